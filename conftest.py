@@ -1,0 +1,40 @@
+"""Fixtures shared by the whole suite: a small county and one persona per role."""
+
+from __future__ import annotations
+
+import pytest
+
+from gridgov.accounts.choices import Role
+from gridgov.testing.factories import AreaTree, build_area_tree, make_user_with_role
+
+
+@pytest.fixture
+def tree(db: None) -> AreaTree:
+    return build_area_tree()
+
+
+@pytest.fixture
+def personas(tree: AreaTree) -> dict[str, object]:
+    """A user per role, each bound to the first node of its natural level.
+
+    `outsider` is town staff of the *second* town: everything under the first
+    town is out of their scope.
+    """
+    first_town = tree.towns[0]
+    return {
+        "resident": make_user_with_role(Role.RESIDENT, tree.grids[0], username="resident"),
+        "grid_worker": make_user_with_role(Role.GRID_WORKER, tree.grids[0], username="grid_worker"),
+        "community_staff": make_user_with_role(Role.COMMUNITY_STAFF, tree.communities[0], username="community_staff"),
+        "town_staff": make_user_with_role(Role.TOWN_STAFF, first_town, username="town_staff"),
+        "department_handler": make_user_with_role(Role.DEPARTMENT_HANDLER, tree.district, username="handler"),
+        "county_command": make_user_with_role(Role.COUNTY_COMMAND, tree.district, username="command"),
+        "leader": make_user_with_role(Role.LEADER, tree.district, username="leader"),
+        "admin": make_user_with_role(Role.ADMIN, tree.district, username="admin"),
+        "outsider": make_user_with_role(Role.TOWN_STAFF, tree.towns[1], username="outsider"),
+    }
+
+
+@pytest.fixture(autouse=True)
+def _fast_password_hashing(settings: pytest.FixtureRequest) -> None:
+    # PBKDF2's deliberate slowness protects real passwords, not test ones.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # type: ignore[attr-defined]

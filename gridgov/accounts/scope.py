@@ -1,0 +1,100 @@
+"""THE area-scope selector: the one place that decides what a user may see.
+
+A user sees an object when the object's area path lies under the path of one
+of their role assignments whose role grants the capability asked for. Every
+query that returns people's data filters through `AreaScope.filter`; every
+single-object read goes through `AreaScope.covers` and answers 404 otherwise.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+from django.db.models import Model, Q, QuerySet
+
+from gridgov.accounts.choices import ROLE_CAPABILITIES, Capability
+
+ModelT = TypeVar("ModelT", bound=Model)
+
+_CACHE_ATTRIBUTE = "_gridgov_scope_cache"
+
+
+@dataclass(frozen=True)
+class AreaScope:
+    """A set of subtree roots, given as materialised paths.
+
+    No path in `paths` lies under another, so `paths` is also the list of the
+    top-most nodes the user can see.
+    """
+
+    paths: tuple[str, ...]
+
+    @classmethod
+    def from_paths(cls, paths: list[str] | tuple[str, ...]) -> AreaScope:
+        minimal: list[str] = []
+        for path in sorted(set(paths)):
+            if not any(path.startswith(kept) for kept in minimal):
+                minimal.append(path)
+        return cls(tuple(minimal))
+
+    @property
+    def is_empty(self) -> bool:
+        return not self.paths
+
+    def covers(self, path: str | None) -> bool:
+        """True when the node with this path lies inside the scope."""
+        if not path:
+            return False
+        return any(path.startswith(root) for root in self.paths)
+
+    def q(self, path_field: str = "path") -> Q:
+        """A filter matching rows whose `path_field` lies in the scope (nothing when empty)."""
+        if self.is_empty:
+            return Q(pk__in=[])
+        condition = Q()
+        for root in self.paths:
+            condition |= Q(**{f"{path_field}__startswith": root})
+        return condition
+
+    def filter(self, queryset: QuerySet[ModelT], path_field: str = "path") -> QuerySet[ModelT]:
+        if self.is_empty:
+            return queryset.none()
+        return queryset.filter(self.q(path_field))
+
+
+EMPTY_SCOPE = AreaScope(())
+
+
+def scope_for(user: Any, capability: str = Capability.VIEW_AREAS) -> AreaScope:
+    """The scope of `user` for `capability`; empty for anonymous and inactive users.
+
+    Cached on the user object, which lives for one request.
+    """
+    if user is None or not getattr(user, "is_authenticated", False) or not user.is_active:
+        return EMPTY_SCOPE
+    cache: dict[str, AreaScope] | None = getattr(user, _CACHE_ATTRIBUTE, None)
+    if cache is None:
+        cache = {}
+        setattr(user, _CACHE_ATTRIBUTE, cache)
+    if capability not in cache:
+        cache[capability] = _compute_scope(user, capability)
+    return cache[capability]
+
+
+def scope_forget(user: Any) -> None:
+    """Drop the cached scope after the user's role assignments changed."""
+    if hasattr(user, _CACHE_ATTRIBUTE):
+        delattr(user, _CACHE_ATTRIBUTE)
+
+
+def _compute_scope(user: Any, capability: str) -> AreaScope:
+    from gridgov.accounts.models import RoleAssignment
+
+    roles = [role for role, capabilities in ROLE_CAPABILITIES.items() if capability in capabilities]
+    paths = RoleAssignment.objects.filter(user=user, role__in=roles).values_list("area__path", flat=True)
+    return AreaScope.from_paths(list(paths))
+
+
+def user_has_capability(user: Any, capability: str) -> bool:
+    return not scope_for(user, capability).is_empty

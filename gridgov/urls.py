@@ -1,0 +1,11 @@
+from django.urls import include, path
+from django.views.generic import RedirectView
+
+from gridgov.api.api import api
+
+urlpatterns = [
+    path("", RedirectView.as_view(pattern_name="areas:home", permanent=False)),
+    path("accounts/", include("gridgov.accounts.urls")),
+    path("areas/", include("gridgov.areas.urls")),
+    path("api/v1/", api.urls),
+]
