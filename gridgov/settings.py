@@ -30,6 +30,7 @@ INSTALLED_APPS = [
     "csp",
     "django_tasks",
     "django_tasks_db",
+    "gridgov.core",
     "gridgov.areas",
     "gridgov.accounts",
     "gridgov.api",
@@ -87,10 +88,7 @@ if _db["ENGINE"] == "django.db.backends.sqlite3":
         "transaction_mode": "IMMEDIATE",
         "timeout": env_int("GRIDGOV_SQLITE_BUSY_TIMEOUT", 20),
         "init_command": (
-            "PRAGMA journal_mode=WAL;"
-            "PRAGMA synchronous=FULL;"
-            "PRAGMA foreign_keys=ON;"
-            "PRAGMA cache_size=-64000;"
+            "PRAGMA journal_mode=WAL;PRAGMA synchronous=FULL;PRAGMA foreign_keys=ON;PRAGMA cache_size=-64000;"
         ),
     }
     _db.setdefault("TEST", {})

@@ -18,7 +18,7 @@ class User(AbstractUser):
     full_name = models.CharField(_("姓名"), max_length=50, blank=True)
     phone = models.CharField(_("手机号"), max_length=20, blank=True)
 
-    class Meta(AbstractUser.Meta):
+    class Meta:
         verbose_name = _("用户")
         verbose_name_plural = _("用户")
 

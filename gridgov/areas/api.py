@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.db.models import QuerySet
 from django.http import HttpRequest
 from ninja import Router, Schema
 from ninja.pagination import PageNumberPagination, paginate
@@ -70,10 +71,20 @@ def area_detail(request: HttpRequest, code: str) -> Any:
     return _area_out(area, stats, with_geometry=True)
 
 
+class AreaChildrenPagination(PageNumberPagination):
+    """Page numbers over the scoped queryset; statistics are computed for the
+    requested page only, with one grouped query per counter."""
+
+    def paginate_queryset(self, queryset: QuerySet[Area], pagination: Any, request: HttpRequest, **params: Any) -> Any:
+        page = super().paginate_queryset(queryset, pagination, request, **params)
+        children = list(page[self.items_attribute])
+        stats = area_stats(children)
+        page[self.items_attribute] = [_area_out(child, stats[child.pk], with_geometry=False) for child in children]
+        return page
+
+
 @router.get("/{code}/children", response={200: list[AreaOut], 404: ErrorOut}, summary="下级区域")
-@paginate(PageNumberPagination, page_size=100)
+@paginate(AreaChildrenPagination, page_size=100)
 def area_children(request: HttpRequest, code: str) -> Any:
     area = area_get_for_user(request.user, code)
-    children = list(area_children_for_user(request.user, area).select_related("parent"))
-    stats = area_stats(children)
-    return [_area_out(child, stats[child.pk], with_geometry=False) for child in children]
+    return area_children_for_user(request.user, area).select_related("parent")

@@ -59,13 +59,14 @@ class GeometryRevision(models.Model):
     class Meta:
         verbose_name = _("几何版本")
 
+    def __str__(self) -> str:
+        return f"{self.key}@{self.revision}"
+
 
 class Compound(models.Model):
     """A residential compound (小区) or village cluster inside one grid."""
 
-    grid = models.ForeignKey(
-        Area, on_delete=models.PROTECT, related_name="compounds", verbose_name=_("网格")
-    )
+    grid = models.ForeignKey(Area, on_delete=models.PROTECT, related_name="compounds", verbose_name=_("网格"))
     microgrid = models.ForeignKey(
         Area,
         on_delete=models.SET_NULL,

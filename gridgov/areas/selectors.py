@@ -78,13 +78,10 @@ class AreaStats:
     grids: int = 0
 
 
-def _grouped_by_prefix(queryset: QuerySet[Any], path_field: str, length: int, **aggregates: Any) -> dict[str, dict[str, Any]]:
-    rows = (
-        queryset.annotate(_prefix=Substr(path_field, 1, length))
-        .values("_prefix")
-        .annotate(**aggregates)
-        .order_by()
-    )
+def _grouped_by_prefix(
+    queryset: QuerySet[Any], path_field: str, length: int, **aggregates: Any
+) -> dict[str, dict[str, Any]]:
+    rows = queryset.annotate(_prefix=Substr(path_field, 1, length)).values("_prefix").annotate(**aggregates).order_by()
     return {row.pop("_prefix"): row for row in rows}
 
 
@@ -211,6 +208,8 @@ def _load_grid_index() -> tuple[PolygonIndex[str], dict[str, GridHit]]:
     for area in Area.objects.filter(level=AreaLevel.GRID, geometry__isnull=False).only(
         "id", "code", "name", "path", "geometry"
     ):
+        if area.geometry is None:  # excluded by the filter; keeps the type checker honest
+            continue
         items.append((area.code, geometry_from_geojson(area.geometry)))
         hits[area.code] = GridHit(id=area.pk, code=area.code, name=area.name, path=area.path)
     return PolygonIndex(items), hits
@@ -224,13 +223,16 @@ def grid_at(lon: float, lat: float) -> GridHit | None:
     """
     cache = _grid_index
     now = time.monotonic()
-    if cache.index is None or now - cache.checked_at > GRID_INDEX_RECHECK_SECONDS:
+    index, hits = cache.index, cache.hits
+    if index is None or now - cache.checked_at > GRID_INDEX_RECHECK_SECONDS:
         with cache.lock:
             revision = _current_revision()
             if cache.index is None or revision != cache.revision:
                 cache.index, cache.hits = _load_grid_index()
                 cache.revision = revision
             cache.checked_at = now
-    index, hits = cache.index, cache.hits
+            # Read both under the lock so a concurrent invalidation cannot
+            # hand us an index without its hits.
+            index, hits = cache.index, cache.hits
     code = index.lookup(lon, lat) if index is not None else None
     return hits.get(code) if code is not None else None

@@ -7,6 +7,7 @@ import json
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse, JsonResponse
+from django_htmx.middleware import HtmxDetails
 from django.shortcuts import redirect, render
 
 from gridgov.areas.choices import AreaLevel, child_level
@@ -22,6 +23,10 @@ from gridgov.areas.selectors import (
 )
 
 CHILDREN_PER_PAGE = 50
+
+
+class HtmxHttpRequest(HttpRequest):
+    htmx: HtmxDetails
 
 
 @login_required
@@ -44,20 +49,21 @@ def _group_siblings(areas: list) -> list[list]:
 
 
 @login_required
-def detail(request: HttpRequest, code: str) -> HttpResponse:
+def detail(request: HtmxHttpRequest, code: str) -> HttpResponse:
     area = area_get_for_user(request.user, code)
     children_qs = area_children_for_user(request.user, area)
     page = Paginator(children_qs, CHILDREN_PER_PAGE).get_page(request.GET.get("page"))
     children = list(page.object_list)
     stats = area_stats(children)
     own_stats = area_stats([area])[area.pk]
+    next_level = child_level(area.level)
     context = {
         "area": area,
         "own_stats": own_stats,
         "breadcrumbs": area_breadcrumbs_for_user(request.user, area),
         "children_page": page,
         "children_rows": [(child, stats[child.pk]) for child in children],
-        "child_level_label": AreaLevel(child_level(area.level)).label if child_level(area.level) else "",
+        "child_level_label": AreaLevel(next_level).label if next_level else "",
         "compounds": compounds_of_grid(area) if area.level == AreaLevel.GRID else None,
         "buildings": buildings_of_area(area)[:200] if area.level in (AreaLevel.GRID, AreaLevel.MICROGRID) else None,
         "map_config": json.dumps(

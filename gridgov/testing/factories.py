@@ -103,7 +103,9 @@ def build_area_tree(*, towns: int = 2, communities_per_town: int = 2, grids_per_
                     geometry=square(g_lon, row_lat, size),
                 )
                 tree.grids.append(grid)
-                compound = Compound.objects.create(grid=grid, name=f"{grid.name}小区", lon=g_lon + size / 2, lat=row_lat + size / 2)
+                compound = Compound.objects.create(
+                    grid=grid, name=f"{grid.name}小区", lon=g_lon + size / 2, lat=row_lat + size / 2
+                )
                 tree.compounds.append(compound)
                 for b in range(2):
                     tree.buildings.append(

@@ -59,7 +59,5 @@ def test_children_geojson_is_scoped(client: Client, tree: AreaTree, personas: di
     inside = client.get(f"/areas/{tree.communities[0].code}/children.geojson")
     outside = client.get(f"/areas/{tree.communities[1].code}/children.geojson")
     assert inside.status_code == 200
-    assert {f["properties"]["code"] for f in inside.json()["features"]} == {
-        grid.code for grid in tree.grids[:2]
-    }
+    assert {f["properties"]["code"] for f in inside.json()["features"]} == {grid.code for grid in tree.grids[:2]}
     assert outside.status_code == 404

@@ -1,0 +1,46 @@
+"""Periodic housekeeping jobs run by `manage.py run_worker`.
+
+Each job is a plain function without arguments, idempotent and safe to run
+again after a crash. Later apps add their sweeps (e.g. the SLA sweep) to
+`PERIODIC_JOBS`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import timedelta
+
+from django.core.management import call_command
+from django.utils import timezone
+
+
+@dataclass(frozen=True)
+class JobSpec:
+    name: str
+    every: timedelta
+    run: Callable[[], None]
+
+
+def clear_expired_sessions() -> None:
+    call_command("clearsessions")
+
+
+def prune_login_attempts() -> None:
+    """Forget failed-login records older than the throttling window plus a margin (PIPL: keep no more than needed)."""
+    from axes.models import AccessAttempt, AccessFailureLog
+
+    cutoff = timezone.now() - timedelta(days=30)
+    AccessAttempt.objects.filter(attempt_time__lt=cutoff).delete()
+    AccessFailureLog.objects.filter(attempt_time__lt=cutoff).delete()
+
+
+def prune_task_results() -> None:
+    call_command("prune_db_task_results", min_age_days=14, verbosity=0)
+
+
+PERIODIC_JOBS: list[JobSpec] = [
+    JobSpec("clear_expired_sessions", timedelta(hours=1), clear_expired_sessions),
+    JobSpec("prune_login_attempts", timedelta(hours=6), prune_login_attempts),
+    JobSpec("prune_task_results", timedelta(hours=6), prune_task_results),
+]
