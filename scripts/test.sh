@@ -24,6 +24,9 @@ step "compilemessages"
 command -v msgfmt >/dev/null || scripts/apt-install.sh gettext
 "$PY" manage.py compilemessages --ignore=.venv -v0
 
+# Browser tests drive Debian's Chromium through Playwright (no browser download).
+command -v chromium >/dev/null || scripts/apt-install.sh chromium
+
 step "pytest on SQLite"
 "$PY" -m pytest -p no:cacheprovider "${PYTEST_ARGS[@]}"
 

@@ -23,6 +23,7 @@ from gridgov.areas.selectors import (
 )
 
 CHILDREN_PER_PAGE = 50
+BUILDINGS_SHOWN = 200
 
 
 class HtmxHttpRequest(HttpRequest):
@@ -57,6 +58,9 @@ def detail(request: HtmxHttpRequest, code: str) -> HttpResponse:
     stats = area_stats(children)
     own_stats = area_stats([area])[area.pk]
     next_level = child_level(area.level)
+    buildings = None
+    if area.level in (AreaLevel.GRID, AreaLevel.MICROGRID):
+        buildings = list(buildings_of_area(area)[: BUILDINGS_SHOWN + 1])
     context = {
         "area": area,
         "own_stats": own_stats,
@@ -65,7 +69,9 @@ def detail(request: HtmxHttpRequest, code: str) -> HttpResponse:
         "children_rows": [(child, stats[child.pk]) for child in children],
         "child_level_label": AreaLevel(next_level).label if next_level else "",
         "compounds": compounds_of_grid(area) if area.level == AreaLevel.GRID else None,
-        "buildings": buildings_of_area(area)[:200] if area.level in (AreaLevel.GRID, AreaLevel.MICROGRID) else None,
+        "buildings": buildings[:BUILDINGS_SHOWN] if buildings is not None else None,
+        "buildings_truncated": buildings is not None and len(buildings) > BUILDINGS_SHOWN,
+        "buildings_shown": BUILDINGS_SHOWN,
         "map_config": json.dumps(
             {
                 "childrenUrl": f"/areas/{area.code}/children.geojson",

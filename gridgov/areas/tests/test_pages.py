@@ -61,3 +61,48 @@ def test_children_geojson_is_scoped(client: Client, tree: AreaTree, personas: di
     assert inside.status_code == 200
     assert {f["properties"]["code"] for f in inside.json()["features"]} == {grid.code for grid in tree.grids[:2]}
     assert outside.status_code == 404
+
+
+def test_area_page_query_count_does_not_grow_with_children(
+    client: Client, tree: AreaTree, personas: dict, django_assert_max_num_queries
+) -> None:
+    # given the county admin looking at a town (2 children) and at the county (2 towns)
+    login(client, "admin")
+    # then each page costs a bounded number of queries, whatever the number of children
+    with django_assert_max_num_queries(25):
+        assert client.get(f"/areas/{tree.towns[0].code}/").status_code == 200
+    with django_assert_max_num_queries(25):
+        assert client.get(f"/areas/{tree.grids[0].code}/").status_code == 200
+
+
+def test_grid_page_lists_compounds_and_buildings(client: Client, tree: AreaTree, personas: dict) -> None:
+    login(client, "grid_worker")
+    body = client.get(f"/areas/{tree.grids[0].code}/").content.decode()
+    assert tree.compounds[0].name in body
+    assert "1号楼" in body and "2号楼" in body
+
+
+def test_htmx_pagination_returns_only_the_children_partial(client: Client, tree: AreaTree, personas: dict) -> None:
+    login(client, "admin")
+    response = client.get(f"/areas/{tree.district.code}/", HTTP_HX_REQUEST="true", HTTP_HX_TARGET="children")
+    body = response.content.decode()
+    assert response.status_code == 200
+    assert 'id="children"' in body
+    assert "<html" not in body
+
+
+def test_export_contains_only_the_visible_subtree(client: Client, tree: AreaTree, personas: dict) -> None:
+    login(client, "community_staff")
+    response = client.get(f"/areas/{tree.communities[0].code}/export.geojson")
+    assert response.status_code == 200
+    codes = {feature["properties"]["code"] for feature in response.json()["features"]}
+    assert codes == {tree.communities[0].code, tree.grids[0].code, tree.grids[1].code}
+
+
+def test_user_without_assignments_sees_an_empty_state(client: Client, tree: AreaTree) -> None:
+    from gridgov.testing.factories import UserFactory
+
+    client.force_login(UserFactory())
+    response = client.get("/areas/")
+    assert response.status_code == 200
+    assert "还没有任何区域的查看权限" in response.content.decode()

@@ -14,7 +14,7 @@
   var palette = ["#c0392b", "#2471a3", "#229954", "#b9770e", "#7d3c98", "#17a589", "#a04000", "#2e4053"];
   var bounds = null;
   if (config.selfGeometry) {
-    var outline = L.geoJSON(config.selfGeometry, { style: { color: "#333", weight: 2, fill: false, dashArray: "4 4" } }).addTo(map);
+    var outline = L.geoJSON(config.selfGeometry, { style: { color: "#333", weight: 2, fill: false, dashArray: "4 4" }, interactive: false }).addTo(map);
     bounds = outline.getBounds();
   }
   fetch(config.childrenUrl, { credentials: "same-origin", headers: { Accept: "application/geo+json" } })
