@@ -6,6 +6,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
 from gridgov.accounts.forms import LoginForm
+from gridgov.accounts.models import User
 from gridgov.accounts.selectors import role_assignments_of
 
 
@@ -20,4 +21,5 @@ logout_view = auth_views.LogoutView.as_view()
 
 @login_required
 def profile(request: HttpRequest) -> HttpResponse:
+    assert isinstance(request.user, User)  # login_required guarantees a real user
     return render(request, "accounts/profile.html", {"assignments": role_assignments_of(request.user)})

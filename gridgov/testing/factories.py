@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 import factory
+from django.contrib.auth.hashers import MD5PasswordHasher
 from shapely.geometry import box, mapping
 
 from gridgov.accounts.choices import Role
@@ -16,21 +17,18 @@ from gridgov.areas.models import Area, Building, Compound
 from gridgov.areas.services import area_create
 
 TEST_PASSWORD = "correct-horse-battery-staple"  # noqa: S105 (test-only credential)
+# Tests switch PASSWORD_HASHERS to MD5 (conftest.py), so one cheap hash serves every user.
+_TEST_PASSWORD_HASH = MD5PasswordHasher().encode(TEST_PASSWORD, "gridgovtest")
 
 
-class UserFactory(factory.django.DjangoModelFactory):
+class UserFactory(factory.django.DjangoModelFactory[User]):
     class Meta:
         model = User
-        skip_postgeneration_save = True
 
     username = factory.Sequence(lambda n: f"user{n}")
     full_name = factory.Sequence(lambda n: f"测试用户{n}")
-    password = factory.PostGenerationMethodCall("set_password", TEST_PASSWORD)
-
-    @factory.post_generation
-    def _save(obj, create: bool, extracted: Any, **kwargs: Any) -> None:  # noqa: N805
-        if create:
-            obj.save()
+    # Hashed once at import time: hashing per user would dominate test time.
+    password = factory.LazyFunction(lambda: _TEST_PASSWORD_HASH)
 
 
 def square(lon: float, lat: float, size: float) -> dict[str, Any]:
@@ -117,7 +115,7 @@ def build_area_tree(*, towns: int = 2, communities_per_town: int = 2, grids_per_
 
 
 def make_user_with_role(role: str, area: Area, *, department: Department | None = None, **kwargs: Any) -> User:
-    user = UserFactory(**kwargs)
+    user = cast(User, UserFactory(**kwargs))
     if role == Role.DEPARTMENT_HANDLER and department is None:
         department = Department.objects.filter(area=area).first() or department_create(
             actor=None, area=area, code=f"D{area.code}", name="城市管理局"
