@@ -6,9 +6,10 @@ import math
 from collections.abc import Mapping
 from typing import Any
 
+import numpy as np
+import shapely
 from shapely.geometry import mapping, shape
 from shapely.geometry.base import BaseGeometry
-from shapely.ops import transform
 
 EARTH_METRES_PER_DEGREE_LAT = 110_574.0
 EARTH_METRES_PER_DEGREE_LON_AT_EQUATOR = 111_320.0
@@ -58,19 +59,11 @@ class LocalMetricProjection:
         return cls(float(centroid.x), float(centroid.y))
 
     def to_metres(self, geometry: BaseGeometry) -> BaseGeometry:
-        return transform(
-            lambda x, y, z=None: (
-                (x - self.ref_lon) * self.metres_per_lon,
-                (y - self.ref_lat) * self.metres_per_lat,
-            ),
-            geometry,
-        )
+        scale = np.array([self.metres_per_lon, self.metres_per_lat])
+        origin = np.array([self.ref_lon, self.ref_lat])
+        return shapely.transform(geometry, lambda coords: (coords - origin) * scale)
 
     def to_degrees(self, geometry: BaseGeometry) -> BaseGeometry:
-        return transform(
-            lambda x, y, z=None: (
-                x / self.metres_per_lon + self.ref_lon,
-                y / self.metres_per_lat + self.ref_lat,
-            ),
-            geometry,
-        )
+        scale = np.array([self.metres_per_lon, self.metres_per_lat])
+        origin = np.array([self.ref_lon, self.ref_lat])
+        return shapely.transform(geometry, lambda coords: coords / scale + origin)

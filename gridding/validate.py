@@ -223,11 +223,14 @@ def validate_siblings(
       (default: the overlap tolerance) are reported with their area and a
       point inside them.
 
-    Invalid polygons are repaired with make_valid for the spatial checks, so
-    one pass reports everything instead of one layer of problems at a time.
+    Invalid polygons are repaired with make_valid for the containment and
+    overlap checks, so one pass reports as much as possible. The gap check is
+    skipped while any geometry is missing or invalid: the holes a broken
+    polygon leaves would only repeat its own problem.
     """
     problems: list[Problem] = []
     usable: list[tuple[Candidate, BaseGeometry]] = []
+    broken = False
     first_index_by_code: dict[str, int] = {}
 
     for candidate in candidates:
@@ -243,12 +246,14 @@ def validate_siblings(
                     )
                 )
         if candidate.geometry is None:
+            broken = True
             if candidate.error is not None:
                 problems.append(candidate.error)
             continue
         invalid = _validity_problem(candidate)
         geometry = candidate.geometry
         if invalid is not None:
+            broken = True
             problems.append(invalid)
             geometry = _polygonal(shapely.make_valid(geometry))
         if not geometry.is_empty:
@@ -263,7 +268,7 @@ def validate_siblings(
                 outside_tolerance_m=outside_tolerance_m,
                 overlap_tolerance_m2=overlap_tolerance_m2,
                 gap_tolerance_m2=overlap_tolerance_m2 if gap_tolerance_m2 is None else gap_tolerance_m2,
-                check_gaps=check_gaps,
+                check_gaps=check_gaps and not broken,
             )
         )
 

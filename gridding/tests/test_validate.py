@@ -78,7 +78,12 @@ def test_grids_that_tile_their_community_have_no_problems() -> None:
         ),
         # Gauss-Krüger metres (CGCS2000 3° zone 40) instead of degrees.
         (
-            {"type": "Polygon", "coordinates": [[[40_500_000, 4_000_000], [40_501_000, 4_000_000], [40_500_000, 4_001_000], [40_500_000, 4_000_000]]]},  # noqa: E501
+            {
+                "type": "Polygon",
+                "coordinates": [
+                    [[40_500_000, 4_000_000], [40_501_000, 4_000_000], [40_500_000, 4_001_000], [40_500_000, 4_000_000]]
+                ],
+            },  # noqa: E501
             ProblemKind.NOT_LONLAT,
         ),
         ({"type": "Polygon", "coordinates": []}, ProblemKind.EMPTY_GEOMETRY),
@@ -96,11 +101,14 @@ def test_malformed_geometry_is_reported_for_its_feature(raw: Any, kind: ProblemK
 def test_bow_tie_is_a_self_intersection_with_its_location() -> None:
     # given a bow-tie: the ring crosses itself in the middle of the east grid
     west, south, east, north = LON + SIZE, LAT, LON + 2 * SIZE, LAT + SIZE
-    bow_tie = {"type": "Polygon", "coordinates": [[[west, south], [east, north], [east, south], [west, north], [west, south]]]}
+    bow_tie = {
+        "type": "Polygon",
+        "coordinates": [[[west, south], [east, north], [east, south], [west, north], [west, south]]],
+    }
     batch = [candidate(0, box(LON, LAT, LON + SIZE, LAT + SIZE)), candidate(1, bow_tie)]
-    # when validated without a gap check (the bow-tie leaves holes by construction)
-    problems = validate_siblings(batch, parent=COMMUNITY, check_gaps=False)
-    # then the crossing point is reported
+    # when validated
+    problems = validate_siblings(batch, parent=COMMUNITY)
+    # then the crossing point is reported, and not the holes the bow-tie leaves (fixing it settles them)
     assert kinds(problems) == [ProblemKind.SELF_INTERSECTION]
     assert problems[0].index == 1
     assert problems[0].params["lon"] == pytest.approx(LON + 1.5 * SIZE)

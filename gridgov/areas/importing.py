@@ -154,8 +154,9 @@ def area_import_geojson(
     """
     report = ImportReport(level=level, parent_code=parent_code, report_only=report_only)
     if report_only:
-        _check(report, data=data, crs=crs, code_property=code_property, name_property=name_property,
-               allow_gaps=allow_gaps)
+        _check(
+            report, data=data, crs=crs, code_property=code_property, name_property=name_property, allow_gaps=allow_gaps
+        )
         return report
     try:
         # Checks and writes share one transaction, so the siblings and codes
@@ -163,7 +164,11 @@ def area_import_geojson(
         # IMMEDIATE transactions; the unique code constraint covers the rest).
         with transaction.atomic():
             specs = _check(
-                report, data=data, crs=crs, code_property=code_property, name_property=name_property,
+                report,
+                data=data,
+                crs=crs,
+                code_property=code_property,
+                name_property=name_property,
                 allow_gaps=allow_gaps,
             )
             if report.problems:
@@ -224,7 +229,12 @@ def _check(
     names: dict[int, str] = {}
     for index, raw in enumerate(raw_features):
         candidate = _candidate(
-            index, raw, level=level, parent=parent, code_property=code_property, name_property=name_property,
+            index,
+            raw,
+            level=level,
+            parent=parent,
+            code_property=code_property,
+            name_property=name_property,
             problems=problems,
         )
         if crs == ImportCrs.GCJ02 and candidate.geometry is not None:
@@ -240,7 +250,8 @@ def _check(
                     _feature_problem(
                         candidate,
                         ImportProblemKind.CODE_EXISTS,
-                        _("编码“%(code)s”已被已有区域“%(name)s”使用。") % {"code": existing.code, "name": existing.name},
+                        _("编码“%(code)s”已被已有区域“%(name)s”使用。")
+                        % {"code": existing.code, "name": existing.name},
                     )
                 )
 
@@ -304,19 +315,15 @@ def _parse_collection(data: bytes | str, problems: list[ImportProblem]) -> dict[
     if not isinstance(document, dict) or document.get("type") != "FeatureCollection":
         found = document.get("type") if isinstance(document, dict) else None
         if isinstance(found, str):
-            message = _(
-                "文件不是GeoJSON要素集合：顶层对象的type应为FeatureCollection，实际为“%(type)s”。"
-            ) % {"type": found}
+            message = _("文件不是GeoJSON要素集合：顶层对象的type应为FeatureCollection，实际为“%(type)s”。") % {
+                "type": found
+            }
         else:
             message = _("文件不是GeoJSON要素集合：顶层应为type为FeatureCollection且带有features数组的对象。")
         problems.append(_file_problem(ImportProblemKind.NOT_FEATURE_COLLECTION, message))
         return None
     if not isinstance(document.get("features"), list):
-        problems.append(
-            _file_problem(
-                ImportProblemKind.NOT_FEATURE_COLLECTION, _("GeoJSON要素集合缺少features数组。")
-            )
-        )
+        problems.append(_file_problem(ImportProblemKind.NOT_FEATURE_COLLECTION, _("GeoJSON要素集合缺少features数组。")))
         return None
     declared = _declared_crs(document)
     if declared is not None and not any(marker in declared.upper() for marker in ACCEPTED_CRS_MARKERS):
@@ -378,7 +385,9 @@ def _candidate(
             )
         )
         return Candidate(index=index, code=None, name=None, geometry=None)
-    properties = raw.get("properties") if isinstance(raw.get("properties"), Mapping) else {}
+    raw_properties = raw.get("properties")
+    # "properties": null is legal GeoJSON; it then simply lacks code and name.
+    properties: Mapping[str, Any] = raw_properties if isinstance(raw_properties, Mapping) else {}
     code = _text(properties.get(code_property))
     name = _text(properties.get(name_property))
     candidate = candidate_from_geojson(index=index, code=code, name=name, geometry=raw.get("geometry"))
@@ -442,6 +451,7 @@ def _existing_siblings(parent: Area) -> list[ExistingArea]:
     return [
         ExistingArea(code=child.code, name=child.name, geometry=geometry_from_geojson(child.geometry))
         for child in children
+        if child.geometry
     ]
 
 
@@ -482,9 +492,7 @@ def _geometry_message(problem: Problem, *, parent: Area, level: str) -> str:
     if kind == ProblemKind.NOT_POLYGON:
         return _("几何类型为%(type)s，应为闭合多边形（Polygon或MultiPolygon）。") % params
     if kind == ProblemKind.NOT_LONLAT:
-        return _(
-            "坐标（%(x)s，%(y)s）不是经纬度，文件可能使用了投影坐标系，请先转换为WGS84/CGCS2000经纬度。"
-        ) % params
+        return _("坐标（%(x)s，%(y)s）不是经纬度，文件可能使用了投影坐标系，请先转换为WGS84/CGCS2000经纬度。") % params
     if kind == ProblemKind.TOO_FEW_POINTS:
         return _("第%(ring_number)d个环只有%(points)d个点，闭合多边形的环至少需要4个点（首尾相同）。") % params
     if kind == ProblemKind.NOT_CLOSED:
@@ -508,14 +516,20 @@ def _geometry_message(problem: Problem, *, parent: Area, level: str) -> str:
     if kind == ProblemKind.OVERLAP:
         values = {**params, "other": params["other_index"] + 1}
         if params.get("other_code"):
-            return _(
-                "与第%(other)d个要素（编码 %(other_code)s）重叠约%(area_m2).1f平方米（允许误差%(tolerance_m2)s平方米），"
+            return (
+                _(
+                    "与第%(other)d个要素（编码 %(other_code)s）重叠约%(area_m2).1f平方米"
+                    "（允许误差%(tolerance_m2)s平方米），位置约在经度%(lon).6f、纬度%(lat).6f。"
+                )
+                % values
+            )
+        return (
+            _(
+                "与第%(other)d个要素重叠约%(area_m2).1f平方米（允许误差%(tolerance_m2)s平方米），"
                 "位置约在经度%(lon).6f、纬度%(lat).6f。"
-            ) % values
-        return _(
-            "与第%(other)d个要素重叠约%(area_m2).1f平方米（允许误差%(tolerance_m2)s平方米），"
-            "位置约在经度%(lon).6f、纬度%(lat).6f。"
-        ) % values
+            )
+            % values
+        )
     if kind == ProblemKind.OVERLAP_EXISTING:
         return _(
             "与已有的%(level)s“%(other_name)s”（编码 %(other_code)s）重叠约%(area_m2).1f平方米，"

@@ -58,9 +58,7 @@ class Command(BaseCommand):
         for line in report.lines():
             self.stderr.write(line)
         if not report.ok:
-            raise CommandError(
-                _("发现%(count)d个问题，未写入任何数据。") % {"count": len(report.problems)}
-            )
+            raise CommandError(_("发现%(count)d个问题，未写入任何数据。") % {"count": len(report.problems)})
         if report.report_only:
             self.stdout.write(
                 _("检查通过：共%(count)d个要素，未写入数据库（--report-only）。") % {"count": report.features}
