@@ -1,6 +1,6 @@
 """Split a polygon into cells that tile it with no gaps and no overlaps.
 
-Pure Python + shapely (no Django), used by the demo county generator and,
+Pure Python + shapely/numpy (no Django), used by the demo county generator and,
 later, by micro-grid drawing tools. The recipe:
 
 1. sample seed points inside the parent from a caller-supplied
@@ -12,7 +12,12 @@ later, by micro-grid drawing tools. The recipe:
 3. a few Lloyd steps (seed ← centroid of its cell) even out the cell sizes;
 4. a Voronoi cell clipped by a concave parent can fall apart; stray pieces
    join the neighbour they share the longest border with, so every cell is a
-   single polygon.
+   single polygon;
+5. optionally (`jagged`), borders follow the edges of a much finer
+   tessellation instead of straight Voronoi lines, like real boundaries.
+
+`exact_coverage` then snaps cells drawn by separate calls onto one coordinate
+grid, and `order_west_east_north_south` numbers them (CJ/T 213).
 
 Work in planar metres (see `partition_lonlat` or `LocalMetricProjection`):
 in raw degrees, cells at 36° N come out ~20 % wider than they are tall.
@@ -77,8 +82,8 @@ def sample_points(polygon: BaseGeometry, count: int, rng: random.Random) -> list
 # ------------------------------------------------------------------ partition
 
 
-def _faces(parent: Polygon, seeds: Sequence[Point]) -> tuple[list[Polygon], np.ndarray]:
-    """Polygonised faces of (Voronoi edges ∪ parent boundary) inside the parent, and the seed owning each."""
+def _faces(parent: Polygon, seeds: Sequence[Point]) -> list[Polygon]:
+    """Polygonised faces of (Voronoi edges ∪ parent boundary) that lie inside the parent."""
     edges = shapely.voronoi_polygons(MultiPoint(list(seeds)), extend_to=parent, only_edges=True)
     # One union nodes every crossing once, so faces on both sides of an edge
     # get bit-identical vertices.
@@ -87,11 +92,15 @@ def _faces(parent: Polygon, seeds: Sequence[Point]) -> tuple[list[Polygon], np.n
     inside = [face for face in faces if parent.contains(face.point_on_surface())]
     if not inside:
         raise TessellationError("the Voronoi faces do not cover the parent polygon")
-    reps = np.array([face.point_on_surface().coords[0] for face in inside])
-    seed_xy = np.array([seed.coords[0] for seed in seeds])
-    # A face lies inside one Voronoi cell, so its interior point is nearest to that cell's seed.
-    distances = ((reps[:, None, :] - seed_xy[None, :, :]) ** 2).sum(axis=2)
-    return inside, distances.argmin(axis=1)
+    return inside
+
+
+def _nearest(pieces: Sequence[Polygon], anchors: Sequence[Point]) -> list[int]:
+    """For each piece, the index of the anchor nearest to a point inside it."""
+    reps = np.array([piece.point_on_surface().coords[0] for piece in pieces])
+    anchor_xy = np.array([anchor.coords[0] for anchor in anchors])
+    distances = ((reps[:, None, :] - anchor_xy[None, :, :]) ** 2).sum(axis=2)
+    return [int(i) for i in distances.argmin(axis=1)]
 
 
 def _union(faces: Sequence[Polygon]) -> BaseGeometry:
@@ -103,46 +112,44 @@ def _shared_border(a: BaseGeometry, b: BaseGeometry) -> float:
     return float(a.boundary.intersection(b.boundary).length)
 
 
-def _assemble(parent: Polygon, seeds: Sequence[Point]) -> list[Polygon]:
-    """One single-polygon cell per seed, in seed order."""
-    faces, owner = _faces(parent, seeds)
-    cell_faces: list[list[Polygon]] = [[] for _ in seeds]
-    for face, index in zip(faces, owner, strict=True):
-        cell_faces[int(index)].append(face)
-    if any(not group for group in cell_faces):
-        raise TessellationError("a seed ended up without a cell")
+def _group(pieces: Sequence[Polygon], owner: Sequence[int], anchors: Sequence[Point]) -> list[Polygon]:
+    """Union the pieces of each anchor into one polygon per anchor, in anchor order.
 
-    # Split each cell into its connected parts; the part holding the seed stays.
+    `pieces` must form an exact coverage (shared edges identical). A group
+    that falls apart keeps the part holding its anchor; every other part joins
+    the neighbouring cell it shares the longest border with.
+    """
+    groups: list[list[Polygon]] = [[] for _ in anchors]
+    for piece, index in zip(pieces, owner, strict=True):
+        groups[index].append(piece)
+    if any(not group for group in groups):
+        raise TessellationError("an anchor ended up without a cell")
+
     main: list[list[Polygon]] = []
     fragments: list[list[Polygon]] = []
-    for seed, group in zip(seeds, cell_faces, strict=True):
-        merged = _union(group)
-        parts = list(shapely.get_parts(merged))
+    for anchor, group in zip(anchors, groups, strict=True):
+        parts = list(shapely.get_parts(_union(group)))
         if len(parts) == 1:
             main.append(group)
             continue
-        keep = next((p for p in parts if p.intersects(seed)), max(parts, key=lambda p: p.area))
-        shapely.prepare(keep)
-        kept = [face for face in group if keep.contains(face.point_on_surface())]
-        main.append(kept)
+        keep = next((p for p in parts if p.intersects(anchor)), max(parts, key=lambda p: p.area))
         for part in parts:
-            if part is keep:
-                continue
             shapely.prepare(part)
-            fragments.append([face for face in group if part.contains(face.point_on_surface())])
+            members = [piece for piece in group if part.contains(piece.point_on_surface())]
+            (main.append if part is keep else fragments.append)(members)
 
     cells: list[BaseGeometry] = [_union(group) for group in main]
-    # A stray piece may only touch another stray piece at first; repeat until
-    # every piece has found a home (each pass attaches at least one, or fails).
+    # A stray part may only touch another stray part at first; repeat until
+    # every part has found a home (each pass attaches at least one, or fails).
     while fragments:
         pending: list[list[Polygon]] = []
         for fragment in fragments:
-            piece = _union(fragment)
+            part = _union(fragment)
             best, best_length = -1, 0.0
             for index, cell in enumerate(cells):
-                if not cell.envelope.intersects(piece.envelope):
+                if not cell.envelope.intersects(part.envelope):
                     continue
-                length = _shared_border(cell, piece)
+                length = _shared_border(cell, part)
                 if length > best_length:
                     best, best_length = index, length
             if best < 0:
@@ -162,17 +169,32 @@ def _assemble(parent: Polygon, seeds: Sequence[Point]) -> list[Polygon]:
     return result
 
 
+def _voronoi_cells(parent: Polygon, seeds: Sequence[Point]) -> list[Polygon]:
+    """One single-polygon cell per seed, in seed order."""
+    faces = _faces(parent, seeds)
+    # A face lies inside one Voronoi cell, so its interior point is nearest to that cell's seed.
+    return _group(faces, _nearest(faces, seeds), seeds)
+
+
 def _relaxed_seed(cell: Polygon) -> Point:
     centroid = cell.centroid
     return centroid if cell.contains(centroid) else cell.point_on_surface()
 
 
-def partition(parent: Polygon, count: int, *, rng: random.Random, relax_steps: int = 2) -> list[Polygon]:
+def partition(
+    parent: Polygon, count: int, *, rng: random.Random, relax_steps: int = 2, jagged: int = 0
+) -> list[Polygon]:
     """Split `parent` (planar coordinates, e.g. metres) into `count` polygons.
 
     The cells cover the parent exactly (their union is the parent up to the
     floating-point position of the vertices inserted on its boundary),
     neighbours share identical edges, and each cell is one valid Polygon.
+
+    `jagged` > 0 draws borders that zig-zag like real administrative lines
+    instead of straight Voronoi edges: the parent is first cut into
+    `count × jagged` small atoms, and each atom joins the cell whose seed is
+    nearest.
+
     The order of the result follows the seeds, i.e. is arbitrary: use
     `order_west_east_north_south` to number the cells.
     """
@@ -183,18 +205,22 @@ def partition(parent: Polygon, count: int, *, rng: random.Random, relax_steps: i
     if count == 1:
         return [parent]
     seeds = sample_points(parent, count, rng)
-    cells = _assemble(parent, seeds)
+    cells = _voronoi_cells(parent, seeds)
     for _ in range(relax_steps):
         relaxed = [_relaxed_seed(cell) for cell in cells]
         if len({point.coords[0] for point in relaxed}) < count:
             break  # two cells collapsed onto one centroid: keep the unrelaxed cells
-        cells = _assemble(parent, relaxed)
-    return cells
+        seeds, cells = relaxed, _voronoi_cells(parent, relaxed)
+    if jagged <= 0:
+        return cells
+    atoms = partition(parent, count * jagged, rng=rng, relax_steps=1)
+    try:
+        return _group(atoms, _nearest(atoms, seeds), seeds)
+    except TessellationError:
+        return cells  # a seed won no atom (cells far smaller than atoms): straight borders will do
 
 
-def partition_lonlat(
-    parent: Polygon, count: int, *, rng: random.Random, relax_steps: int = 2
-) -> list[Polygon]:
+def partition_lonlat(parent: Polygon, count: int, *, rng: random.Random, relax_steps: int = 2) -> list[Polygon]:
     """`partition` for a WGS84 longitude/latitude polygon, done in local metres."""
     projection = LocalMetricProjection.around(parent)
     metric = projection.to_metres(parent)
@@ -278,16 +304,17 @@ def order_west_east_north_south(cells: Sequence[BaseGeometry], *, row_height: fl
     CJ/T 213 numbers grids west to east, north to south. Irregular cells do
     not sit in neat rows, so rows are latitude bands: starting from the
     northernmost unnumbered centroid, every centroid less than `row_height`
-    south of it joins that row. `row_height` defaults to the side of a square
-    of the mean cell area, i.e. one typical cell. Coordinates are used as
-    given (x = longitude/east, y = latitude/north).
+    south of it joins that row. `row_height` defaults to 0.6 × the side of a
+    square of the mean cell area: wide enough to keep a ragged row together,
+    narrow enough not to swallow the next row. Coordinates are used as given
+    (x = longitude/east, y = latitude/north).
     """
     if not cells:
         return []
     centroids = [(float(cell.centroid.x), float(cell.centroid.y)) for cell in cells]
     if row_height is None:
         mean_area = sum(cell.area for cell in cells) / len(cells)
-        row_height = math.sqrt(mean_area) if mean_area > 0 else 0.0
+        row_height = 0.6 * math.sqrt(mean_area) if mean_area > 0 else 0.0
     remaining = sorted(range(len(cells)), key=lambda i: (-centroids[i][1], centroids[i][0], i))
     order: list[int] = []
     while remaining:
@@ -323,9 +350,7 @@ def county_outline_metres(
     the lobes deepened until the area matches (a real county fills only about
     half of its bounding box).
     """
-    harmonics = [
-        (k, rng.uniform(0.6, 1.0) / k**1.1, rng.uniform(0, 2 * math.pi)) for k in range(2, 13)
-    ]
+    harmonics = [(k, rng.uniform(0.6, 1.0) / k**1.1, rng.uniform(0, 2 * math.pi)) for k in range(2, 13)]
     jitter = [rng.gauss(0.0, 1.0) for _ in range(vertices)]
     angles = [2 * math.pi * i / vertices for i in range(vertices)]
     box_area = width_m * height_m

@@ -22,6 +22,11 @@ from gridding.tessellate import (
     partition_lonlat,
 )
 
+
+def rng_for(seed: int) -> random.Random:
+    return random.Random(seed)  # noqa: S311 (reproducible geometry, not secrets)
+
+
 # Area tolerance relative to the parent: the only error is the float position
 # of vertices inserted on the parent's boundary.
 RELATIVE_TOLERANCE = 1e-9
@@ -58,7 +63,7 @@ def assert_tiles(parent: Polygon, cells: list[Polygon]) -> None:
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(parent=star_polygons(), count=st.integers(min_value=1, max_value=12), seed=st.integers(0, 2**32))
 def test_partition_tiles_parent_with_n_valid_cells(parent: Polygon, count: int, seed: int) -> None:
-    cells = partition(parent, count, rng=random.Random(seed))
+    cells = partition(parent, count, rng=rng_for(seed))
 
     assert len(cells) == count
     assert_tiles(parent, cells)
@@ -67,17 +72,17 @@ def test_partition_tiles_parent_with_n_valid_cells(parent: Polygon, count: int, 
 @settings(max_examples=15, deadline=None)
 @given(parent=star_polygons(), count=st.integers(min_value=2, max_value=6), seed=st.integers(0, 2**32))
 def test_jagged_partition_tiles_parent(parent: Polygon, count: int, seed: int) -> None:
-    cells = partition(parent, count, rng=random.Random(seed), jagged=6)
+    cells = partition(parent, count, rng=rng_for(seed), jagged=6)
 
     assert len(cells) == count
     assert_tiles(parent, cells)
 
 
 def test_partition_is_deterministic_for_a_seed() -> None:
-    parent = county_outline_metres(random.Random(3))
+    parent = county_outline_metres(rng_for(3))
 
-    first = partition(parent, 9, rng=random.Random(42), jagged=5)
-    second = partition(parent, 9, rng=random.Random(42), jagged=5)
+    first = partition(parent, 9, rng=rng_for(42), jagged=5)
+    second = partition(parent, 9, rng=rng_for(42), jagged=5)
 
     assert [cell.wkb for cell in first] == [cell.wkb for cell in second]
 
@@ -86,7 +91,7 @@ def test_lloyd_relaxation_evens_out_cell_sizes() -> None:
     parent = box(0, 0, 10_000, 10_000)
 
     def spread(steps: int) -> float:
-        areas = [cell.area for cell in partition(parent, 20, rng=random.Random(7), relax_steps=steps)]
+        areas = [cell.area for cell in partition(parent, 20, rng=rng_for(7), relax_steps=steps)]
         return max(areas) / min(areas)
 
     assert spread(4) < spread(0)
@@ -97,7 +102,7 @@ def test_partition_lonlat_cells_are_not_squashed_by_latitude() -> None:
     projection = LocalMetricProjection(119.9, 36.25)
     square = projection.to_degrees(box(-5000, -5000, 5000, 5000))
 
-    cells = partition_lonlat(square, 16, rng=random.Random(1), relax_steps=6)
+    cells = partition_lonlat(square, 16, rng=rng_for(1), relax_steps=6)
 
     assert len(cells) == 16
     for cell in cells:
@@ -108,8 +113,8 @@ def test_partition_lonlat_cells_are_not_squashed_by_latitude() -> None:
 
 def test_exact_coverage_snaps_separately_made_cells_onto_shared_vertices() -> None:
     # Given two towns, each split on its own, whose cells meet only up to floating point
-    parent = county_outline_metres(random.Random(5), width_m=8000, height_m=9000, area_m2=40e6)
-    rng = random.Random(5)
+    parent = county_outline_metres(rng_for(5), width_m=8000, height_m=9000, area_m2=40e6)
+    rng = rng_for(5)
     towns = partition(parent, 2, rng=rng)
     cells = [cell for town in towns for cell in partition(town, 6, rng=rng)]
     projection = LocalMetricProjection(119.9, 36.25)
@@ -134,7 +139,7 @@ def test_exact_coverage_snaps_separately_made_cells_onto_shared_vertices() -> No
 
 def test_order_numbers_rows_north_to_south_then_west_to_east() -> None:
     # A 3 × 3 block of unit squares, centroids jittered a little, shuffled.
-    rng = random.Random(0)
+    rng = rng_for(0)
     cells = {}
     for row in range(3):
         for col in range(3):
@@ -153,7 +158,7 @@ def test_order_of_nothing_is_empty() -> None:
 
 
 def test_county_outline_has_jiaozhou_extent_and_area() -> None:
-    outline = county_outline(random.Random(1))
+    outline = county_outline(rng_for(1))
 
     min_lon, min_lat, max_lon, max_lat = outline.bounds
     assert outline.is_valid

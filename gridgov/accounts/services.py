@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
+from django.contrib.auth.hashers import make_password
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -19,7 +21,7 @@ from gridgov.accounts.models import ApiToken, AuditEvent, Department, RoleAssign
 from gridgov.accounts.scope import scope_forget
 from gridgov.areas.models import Area
 
-API_TOKEN_PREFIX = "ggv_"
+API_TOKEN_PREFIX = "ggv_"  # noqa: S105 (a public marker, not a secret)
 
 
 def audit_record(*, actor: Any, action: str, object_type: str, object_id: str, detail: dict[str, Any]) -> AuditEvent:
@@ -135,5 +137,85 @@ def api_token_issue(*, actor: Any, user: User, name: str = "", days: int | None 
 def api_token_revoke(*, actor: Any, token: ApiToken) -> None:
     ApiToken.objects.filter(pk=token.pk, revoked_at__isnull=True).update(revoked_at=timezone.now())
     audit_record(
-        actor=actor, action="api_token_revoke", object_type="user", object_id=str(token.user_id), detail={"token": token.pk}
+        actor=actor,
+        action="api_token_revoke",
+        object_type="user",
+        object_id=str(token.user_id),
+        detail={"token": token.pk},
     )
+
+
+@dataclass(frozen=True)
+class UserSpec:
+    """One user to create in bulk, with the role they get on `area`."""
+
+    username: str
+    full_name: str
+    role: str
+    area: Area
+    department: Department | None = None
+
+
+@transaction.atomic
+def users_bulk_create(*, actor: Any, specs: list[UserSpec], password: str) -> list[User]:
+    """Create many users sharing one initial password, each with one role (onboarding a
+    county's grid workers, the demo generator).
+
+    The password is validated and hashed once: hashing per user would take
+    minutes for a county's 1,400 grid workers. One audit row records the batch.
+    """
+    if not specs:
+        return []
+    for spec in specs:
+        if spec.role not in Role.values:
+            raise ValidationError(_("未知的角色：%(role)s") % {"role": spec.role})
+        if (spec.role == Role.DEPARTMENT_HANDLER) != (spec.department is not None):
+            raise ValidationError(_("只有职能部门办理人需要且必须指定部门。"))
+    usernames = [spec.username for spec in specs]
+    taken = list(User.objects.filter(username__in=usernames).values_list("username", flat=True)[:5])
+    if taken or len(set(usernames)) != len(usernames):
+        raise ValidationError(_("用户名已存在或重复：%(names)s") % {"names": "、".join(taken) or "—"})
+    validate_password(password)
+    password_hash = make_password(password)
+    users = User.objects.bulk_create(
+        [User(username=spec.username, full_name=spec.full_name, password=password_hash) for spec in specs],
+        batch_size=500,
+    )
+    RoleAssignment.objects.bulk_create(
+        [
+            RoleAssignment(user=user, role=spec.role, area=spec.area, department=spec.department)
+            for user, spec in zip(users, specs, strict=True)
+        ],
+        batch_size=500,
+    )
+    audit_record(
+        actor=actor,
+        action="users_bulk_create",
+        object_type="user",
+        object_id=users[0].username,
+        detail={"count": len(users), "roles": sorted({spec.role for spec in specs})},
+    )
+    return users
+
+
+@transaction.atomic
+def accounts_delete_all(*, actor: Any = None) -> dict[str, int]:
+    """Delete every user, role assignment, token, department, session and audit row.
+
+    Only for replacing a demo database wholesale (`demo_county --reset`): the
+    audit rows point at the users (PROTECT), and nobody may stay signed in as
+    a user that no longer exists. Failed-login counters go too, since a new
+    demo reuses the usernames.
+    """
+    from axes.utils import reset as axes_reset
+    from django.contrib.sessions.models import Session
+
+    deleted: dict[str, int] = {}
+    deleted["sessions"] = Session.objects.all().delete()[0]
+    deleted["role_assignments"] = RoleAssignment.objects.all().delete()[0]
+    deleted["api_tokens"] = ApiToken.objects.all().delete()[0]
+    deleted["audit_events"] = AuditEvent.objects.all().delete()[0]
+    deleted["users"] = User.objects.all().delete()[0]
+    deleted["departments"] = Department.objects.all().delete()[0]
+    deleted["login_attempts"] = axes_reset()
+    return deleted

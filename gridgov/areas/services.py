@@ -15,7 +15,7 @@ from django.utils.translation import gettext as _
 
 from gridding.geo import bounding_box, geometry_from_geojson
 from gridgov.areas.choices import AREA_LEVEL_ORDER, CODE_LENGTH, AreaLevel
-from gridgov.areas.models import Area, GeometryRevision
+from gridgov.areas.models import Area, Building, Compound, GeometryRevision
 
 GEOMETRY_REVISION_KEY = "areas"
 
@@ -185,3 +185,140 @@ def area_set_geometry(*, actor: Any, area: Area, geometry: Mapping[str, Any] | N
     _bump_geometry_revision()
     _audit(actor=actor, action="area_set_geometry", object_id=area.code, detail={})
     return area
+
+
+# --------------------------------------------------------- compounds, buildings
+
+
+def _housing_place_validate(*, grid: Area, microgrid: Area | None) -> None:
+    """A compound or building hangs on a general grid, and optionally on one of that grid's micro-grids."""
+    if grid.pk is None or grid.level != AreaLevel.GRID:
+        raise ValidationError(_("小区和楼栋必须属于一个已保存的一般网格。"))
+    if microgrid is not None and (microgrid.level != AreaLevel.MICROGRID or microgrid.parent_id != grid.pk):
+        raise ValidationError(
+            _("微网格“%(microgrid)s”不属于网格“%(grid)s”。") % {"microgrid": microgrid.code, "grid": grid.code}
+        )
+
+
+@dataclass(frozen=True)
+class CompoundSpec:
+    """What is needed to create one compound (小区) in `grid` (and `microgrid`, when set)."""
+
+    grid: Area
+    name: str
+    microgrid: Area | None = None
+    address: str = ""
+    lon: float | None = None
+    lat: float | None = None
+
+
+@transaction.atomic
+def compounds_bulk_create(*, actor: Any, specs: Iterable[CompoundSpec], batch_size: int = 1000) -> list[Compound]:
+    """Create many compounds at once (imports and the demo generator); one audit row records the batch."""
+    compounds: list[Compound] = []
+    seen: set[tuple[int, str]] = set()
+    for spec in specs:
+        _housing_place_validate(grid=spec.grid, microgrid=spec.microgrid)
+        name = spec.name.strip()
+        if not name:
+            raise ValidationError(_("小区名称不能为空。"))
+        key = (spec.grid.pk, name)
+        if key in seen:
+            raise ValidationError(
+                _("网格“%(grid)s”中已有名为“%(name)s”的小区。") % {"grid": spec.grid.code, "name": name}
+            )
+        seen.add(key)
+        compounds.append(
+            Compound(
+                grid=spec.grid,
+                microgrid=spec.microgrid,
+                name=name,
+                address=spec.address,
+                lon=spec.lon,
+                lat=spec.lat,
+            )
+        )
+    Compound.objects.bulk_create(compounds, batch_size=batch_size)
+    _audit(
+        actor=actor,
+        action="compounds_bulk_create",
+        object_id=compounds[0].grid.code if compounds else "",
+        detail={"count": len(compounds)},
+    )
+    return compounds
+
+
+@dataclass(frozen=True)
+class BuildingSpec:
+    """What is needed to create one building (楼栋) in `grid`, optionally in a compound and a micro-grid."""
+
+    grid: Area
+    name: str
+    compound: Compound | None = None
+    microgrid: Area | None = None
+    unit_count: int = 1
+    household_count: int = 0
+    lon: float | None = None
+    lat: float | None = None
+
+
+@transaction.atomic
+def buildings_bulk_create(*, actor: Any, specs: Iterable[BuildingSpec], batch_size: int = 1000) -> list[Building]:
+    """Create many buildings at once (imports and the demo generator); one audit row records the batch."""
+    buildings: list[Building] = []
+    households = 0
+    for spec in specs:
+        _housing_place_validate(grid=spec.grid, microgrid=spec.microgrid)
+        if spec.compound is not None and (spec.compound.pk is None or spec.compound.grid_id != spec.grid.pk):
+            raise ValidationError(
+                _("小区“%(compound)s”不属于网格“%(grid)s”。") % {"compound": spec.compound.name, "grid": spec.grid.code}
+            )
+        name = spec.name.strip()
+        if not name:
+            raise ValidationError(_("楼栋名称不能为空。"))
+        if spec.unit_count < 1 or spec.household_count < 0:
+            raise ValidationError(_("楼栋“%(name)s”的单元数至少为1，户数不能为负。") % {"name": name})
+        households += spec.household_count
+        buildings.append(
+            Building(
+                grid=spec.grid,
+                compound=spec.compound,
+                microgrid=spec.microgrid,
+                name=name,
+                unit_count=spec.unit_count,
+                household_count=spec.household_count,
+                lon=spec.lon,
+                lat=spec.lat,
+            )
+        )
+    Building.objects.bulk_create(buildings, batch_size=batch_size)
+    _audit(
+        actor=actor,
+        action="buildings_bulk_create",
+        object_id=buildings[0].grid.code if buildings else "",
+        detail={"count": len(buildings), "households": households},
+    )
+    return buildings
+
+
+@transaction.atomic
+def area_tree_delete_all(*, actor: Any) -> dict[str, int]:
+    """Delete every building, compound and area (the demo generator's --reset).
+
+    Areas go bottom-up because `Area.parent` is PROTECT. Anything else that
+    still points at an area (role assignments, departments, cases …) must be
+    deleted by its own app first; otherwise Django raises ProtectedError and
+    the transaction rolls back.
+    """
+    deleted = {
+        "buildings": Building.objects.all().delete()[0],
+        "compounds": Compound.objects.all().delete()[0],
+    }
+    areas = 0
+    for level in reversed(AREA_LEVEL_ORDER):
+        areas += Area.objects.filter(level=level).delete()[0]
+    deleted["areas"] = areas
+    if areas:
+        _bump_geometry_revision()
+    _audit(actor=actor, action="area_tree_delete_all", object_id="", detail=deleted)
+    return deleted
