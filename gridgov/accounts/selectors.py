@@ -23,9 +23,9 @@ def user_for_api_token(raw_token: str) -> User | None:
         return None
     # Only touch the row once a minute so that reads do not turn into writes.
     if token.last_used_at is None or (now - token.last_used_at).total_seconds() > 60:
-        ApiToken.objects.filter(pk=token.pk).filter(
-            Q(last_used_at__isnull=True) | Q(last_used_at__lt=now)
-        ).update(last_used_at=now)
+        ApiToken.objects.filter(pk=token.pk).filter(Q(last_used_at__isnull=True) | Q(last_used_at__lt=now)).update(
+            last_used_at=now
+        )
     return token.user
 
 

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from typing import cast
+
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
@@ -21,5 +23,5 @@ logout_view = auth_views.LogoutView.as_view()
 
 @login_required
 def profile(request: HttpRequest) -> HttpResponse:
-    assert isinstance(request.user, User)  # login_required guarantees a real user
-    return render(request, "accounts/profile.html", {"assignments": role_assignments_of(request.user)})
+    user = cast(User, request.user)  # login_required guarantees a signed-in user
+    return render(request, "accounts/profile.html", {"assignments": role_assignments_of(user)})

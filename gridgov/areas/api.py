@@ -44,11 +44,7 @@ class ErrorOut(Schema):
 
 
 def _area_out(area: Area, stats: Any, *, with_geometry: bool) -> dict[str, Any]:
-    bbox = (
-        [area.min_lon, area.min_lat, area.max_lon, area.max_lat]
-        if area.min_lon is not None
-        else None
-    )
+    bbox = [area.min_lon, area.min_lat, area.max_lon, area.max_lat] if area.min_lon is not None else None
     data: dict[str, Any] = {
         "code": area.code,
         "name": area.name,

@@ -7,8 +7,8 @@ import json
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse, JsonResponse
-from django_htmx.middleware import HtmxDetails
 from django.shortcuts import redirect, render
+from django_htmx.middleware import HtmxDetails
 
 from gridgov.areas.choices import AreaLevel, child_level
 from gridgov.areas.exporting import area_subtree_feature_collection, children_feature_collection

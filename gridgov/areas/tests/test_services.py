@@ -44,9 +44,7 @@ def test_bad_codes_are_refused_in_chinese(tree: AreaTree, level: str, code: str,
 
 def test_duplicate_code_is_refused(tree: AreaTree) -> None:
     with pytest.raises(ValidationError, match="已被使用"):
-        area_create(
-            actor=None, level=AreaLevel.GRID, code=tree.grids[0].code, name="重复", parent=tree.communities[0]
-        )
+        area_create(actor=None, level=AreaLevel.GRID, code=tree.grids[0].code, name="重复", parent=tree.communities[0])
 
 
 def test_bulk_create_links_children_to_parents_created_in_the_same_batch(tree: AreaTree) -> None:

@@ -6,6 +6,7 @@
   if (!el || typeof L === "undefined") return;
   var config = JSON.parse(el.dataset.config);
   var map = L.map(el, { attributionControl: true, zoomSnap: 0.25 });
+  map.attributionControl.setPrefix("Leaflet");
   if (el.dataset.tileUrl) {
     L.tileLayer(el.dataset.tileUrl, { attribution: el.dataset.tileAttribution || "", maxZoom: 19 }).addTo(map);
   } else {
