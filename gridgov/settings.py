@@ -25,6 +25,8 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django.contrib.humanize",
     "django_htmx",
+    # Serves the API docs page's Swagger files locally (no CDN on intranets).
+    "ninja",
     "template_partials",
     "axes",
     "csp",
@@ -134,9 +136,12 @@ AXES_FAILURE_LIMIT = env_int("GRIDGOV_LOGIN_FAILURE_LIMIT", 5)
 AXES_COOLOFF_TIME = env_int("GRIDGOV_LOGIN_COOLOFF_MINUTES", 15) / 60
 AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
 AXES_RESET_ON_SUCCESS = True
+AXES_HANDLER = "gridgov.accounts.throttle.OwnAttemptsResetHandler"
 AXES_LOCKOUT_TEMPLATE = "accounts/locked_out.html"
 AXES_IPWARE_PROXY_COUNT = env_int("GRIDGOV_PROXY_COUNT", 0)
 AXES_VERBOSE = False
+
+CSRF_FAILURE_VIEW = "gridgov.core.views.csrf_failure"
 
 # Content security policy: everything is served from our own origin
 # (government intranets have no CDN); map tiles may come from an intranet server.

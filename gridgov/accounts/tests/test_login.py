@@ -128,15 +128,6 @@ def test_successful_login_resets_the_failure_counter(client: Client) -> None:
     assert is_signed_in(client)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "Security gap, needs a settings change: AXES_RESET_ON_SUCCESS with the ip_address "
-        "lockout parameter deletes every failure from the attacker's address, including "
-        "those recorded against the victim's username, so one valid account lets an attacker "
-        "guess another account's password without ever reaching the limit."
-    ),
-)
 def test_attacker_cannot_reset_victims_counter_by_signing_in_to_own_account(client: Client) -> None:
     # given an attacker with a valid account, and a victim account
     UserFactory(username="mallory")
@@ -229,11 +220,14 @@ def test_login_form_requires_the_csrf_token() -> None:
 
 
 def test_profile_lists_roles_in_chinese_and_requires_login(client: Client, tree: Any, personas: dict) -> None:
+    # given an anonymous visitor, then a signed-in department handler
     anonymous = client.get("/accounts/me/")
+    client.force_login(personas["department_handler"])
+    # when each opens the profile
+    body = client.get("/accounts/me/").content.decode()
+    # then the visitor is sent to login, and the handler sees their role and area in Chinese
     assert anonymous.status_code == 302
     assert anonymous["Location"].startswith(LOGIN_URL)
-    client.force_login(personas["handler" if "handler" in personas else "department_handler"])
-    body = client.get("/accounts/me/").content.decode()
     assert "角色与管辖范围" in body
     assert "职能部门办理人" in body
     assert tree.district.code in body

@@ -76,6 +76,13 @@ def test_command_refuses_a_non_positive_lifetime() -> None:
     assert not ApiToken.objects.exists()
 
 
+def test_command_refuses_an_absurd_lifetime() -> None:
+    UserFactory(username="hotline")
+    with pytest.raises(CommandError, match="令牌有效期过长"):
+        issue("hotline", "--days", "999999999")
+    assert not ApiToken.objects.exists()
+
+
 def test_revoke_by_prefix_makes_the_token_useless() -> None:
     # given a user with two tokens
     user = UserFactory(username="hotline")

@@ -125,9 +125,7 @@ def test_town_staff_reads_their_town_with_statistics(client: Client, tree: AreaT
     assert body["stats"]["grids"] == 4
 
 
-def test_out_of_scope_area_gets_the_same_404_as_a_missing_one(
-    client: Client, tree: AreaTree, personas: dict
-) -> None:
+def test_out_of_scope_area_gets_the_same_404_as_a_missing_one(client: Client, tree: AreaTree, personas: dict) -> None:
     # given staff of the second town
     headers = bearer("outsider")
     # when they ask for a grid of the first town, its children, and codes that do not exist
@@ -145,9 +143,7 @@ def test_out_of_scope_area_gets_the_same_404_as_a_missing_one(
         assert response.json() == NOT_FOUND
 
 
-def test_out_of_scope_worker_gets_404_for_the_neighbouring_grid(
-    client: Client, tree: AreaTree, personas: dict
-) -> None:
+def test_out_of_scope_worker_gets_404_for_the_neighbouring_grid(client: Client, tree: AreaTree, personas: dict) -> None:
     headers = bearer("grid_worker")
     assert client.get(f"/api/v1/areas/{tree.grids[0].code}", **headers).status_code == 200
     assert client.get(f"/api/v1/areas/{tree.grids[1].code}", **headers).status_code == 404
@@ -161,9 +157,7 @@ def test_resident_without_any_assignment_sees_nothing(client: Client, tree: Area
     assert client.get(f"/api/v1/areas/{tree.grids[0].code}", **headers).status_code == 404
 
 
-def test_department_handler_sees_the_areas_of_their_district(
-    client: Client, tree: AreaTree, personas: dict
-) -> None:
+def test_department_handler_sees_the_areas_of_their_district(client: Client, tree: AreaTree, personas: dict) -> None:
     # given a department handler bound to the district
     headers = bearer("handler")
     # when they read the district, a town, a grid and the city above
@@ -178,9 +172,7 @@ def test_department_handler_sees_the_areas_of_their_district(
     assert codes(children) == [town.code for town in tree.towns]
 
 
-def test_user_with_two_assignments_sees_both_subtrees_but_not_their_parent(
-    client: Client, tree: AreaTree
-) -> None:
+def test_user_with_two_assignments_sees_both_subtrees_but_not_their_parent(client: Client, tree: AreaTree) -> None:
     # given a grid worker of the first grid who is also community staff of the last community
     user = make_user_with_role(Role.GRID_WORKER, tree.grids[0], username="twohats")
     role_assign(actor=None, user=user, role=Role.COMMUNITY_STAFF, area=tree.communities[-1])

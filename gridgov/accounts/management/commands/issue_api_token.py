@@ -55,6 +55,8 @@ class Command(BaseCommand):
             _token, raw = api_token_issue(actor=None, user=user, name=name, days=days)
         except ValidationError as error:
             raise CommandError(" ".join(error.messages)) from error
+        except OverflowError as error:
+            raise CommandError(_("令牌有效期过长。")) from error
         self.stdout.write(raw)
         self.stderr.write(
             _("以上令牌只显示这一次，系统只保存其摘要，无法找回；请立即妥善保存。"),
