@@ -6,8 +6,7 @@ cases, patrols …) append a step to `STEPS` and, if they own rows that point
 at areas or users, a delete to `gridgov.demo.reset`.
 
 Writes go through the app services (`areas_bulk_create`,
-`compounds_bulk_create`, `user_create`, `role_assign`, …). The one exception
-is the mass creation of grid workers, see `_grid_workers_bulk_create`.
+`compounds_bulk_create`, `user_create`, `users_bulk_create`, `role_assign`, …).
 """
 
 from __future__ import annotations
