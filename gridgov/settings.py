@@ -35,6 +35,7 @@ INSTALLED_APPS = [
     "gridgov.core",
     "gridgov.areas",
     "gridgov.accounts",
+    "gridgov.registry",
     "gridgov.api",
     "gridgov.demo",
 ]
@@ -201,6 +202,16 @@ WORKER_POLL_SECONDS = env_int("GRIDGOV_WORKER_POLL_SECONDS", 5)
 # --- API ------------------------------------------------------------------
 NINJA_PAGINATION_PER_PAGE = 50
 API_TOKEN_DAYS = env_int("GRIDGOV_API_TOKEN_DAYS", 365)
+
+# --- Personal data protection (GB/T 39786: SM4 at rest, SM3 for indexes) ---
+# SM4 keys as "id:base64-of-16-bytes" pairs, comma separated; new data is
+# encrypted with GRIDGOV_FIELD_KEY_CURRENT, older ids stay for decryption until
+# `manage.py rotate_field_keys` has re-encrypted every row.
+FIELD_KEYS = env_str("GRIDGOV_FIELD_KEYS", "")
+FIELD_KEY_CURRENT = env_str("GRIDGOV_FIELD_KEY_CURRENT", "")
+# HMAC-SM3 key (base64, ≥ 16 bytes) of the blind index used for exact lookup.
+# Changing it means rebuilding every index (`rotate_field_keys --reindex`).
+BLIND_INDEX_KEY = env_str("GRIDGOV_BLIND_INDEX_KEY", "")
 
 # --- Geometry -------------------------------------------------------------
 # Tolerances for area imports, in square metres of overlap/gap and metres of overhang.

@@ -18,6 +18,23 @@ if [ ! -f .env ]; then
   sed "s|^GRIDGOV_SECRET_KEY=.*|GRIDGOV_SECRET_KEY=$secret|" .env.example > .env
   echo "已生成本地配置文件 .env（包含随机密钥）。"
 fi
+# Personal data is encrypted at rest: make local SM4 and blind-index keys once.
+set_env_value() {
+  local name=$1 value=$2
+  if grep -q "^$name=" .env; then
+    sed -i "s|^$name=.*|$name=$value|" .env
+  else
+    echo "$name=$value" >> .env
+  fi
+}
+if ! grep -q '^GRIDGOV_FIELD_KEYS=..*' .env; then
+  key=$("$PY" -c 'import base64,os; print(base64.b64encode(os.urandom(16)).decode())')
+  index_key=$("$PY" -c 'import base64,os; print(base64.b64encode(os.urandom(32)).decode())')
+  set_env_value GRIDGOV_FIELD_KEYS "k1:$key"
+  set_env_value GRIDGOV_FIELD_KEY_CURRENT k1
+  set_env_value GRIDGOV_BLIND_INDEX_KEY "$index_key"
+  echo "已在 .env 中生成个人信息加密密钥（请妥善备份，丢失后无法解密）。"
+fi
 # The demo serves plain HTTP on localhost, so cookies cannot be Secure.
 export GRIDGOV_SECURE_COOKIES=0
 

@@ -25,19 +25,20 @@ class Capability(models.TextChoices):
     VIEW_AREAS = "view_areas", _("查看区域与网格")
     MANAGE_AREAS = "manage_areas", _("维护区域与网格")
     VIEW_PEOPLE = "view_people", _("查看实有人口")
+    REVEAL_PERSONAL = "reveal_personal", _("查看身份证号、手机号明文（需说明事由）")
     VIEW_DISPATCHED = "view_dispatched", _("查看派遣给本部门的事项")
     MANAGE_USERS = "manage_users", _("管理用户与授权")
 
 
 ROLE_CAPABILITIES: dict[str, frozenset[str]] = {
     Role.RESIDENT: frozenset({Capability.VIEW_AREAS}),
-    Role.GRID_WORKER: frozenset({Capability.VIEW_AREAS, Capability.VIEW_PEOPLE}),
-    Role.COMMUNITY_STAFF: frozenset({Capability.VIEW_AREAS, Capability.VIEW_PEOPLE}),
+    Role.GRID_WORKER: frozenset({Capability.VIEW_AREAS, Capability.VIEW_PEOPLE, Capability.REVEAL_PERSONAL}),
+    Role.COMMUNITY_STAFF: frozenset({Capability.VIEW_AREAS, Capability.VIEW_PEOPLE, Capability.REVEAL_PERSONAL}),
     Role.TOWN_STAFF: frozenset({Capability.VIEW_AREAS, Capability.VIEW_PEOPLE}),
     # Departments see what is dispatched to them, within their area, and
     # nobody's register entry beyond that.
     Role.DEPARTMENT_HANDLER: frozenset({Capability.VIEW_AREAS, Capability.VIEW_DISPATCHED}),
-    Role.COUNTY_COMMAND: frozenset({Capability.VIEW_AREAS, Capability.VIEW_PEOPLE}),
+    Role.COUNTY_COMMAND: frozenset({Capability.VIEW_AREAS, Capability.VIEW_PEOPLE, Capability.REVEAL_PERSONAL}),
     Role.LEADER: frozenset({Capability.VIEW_AREAS}),
     # The administrator keeps the tree and the accounts, but sees no resident's
     # personal data by default (PIPL: minimum necessary).

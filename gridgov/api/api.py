@@ -17,6 +17,7 @@ from ninja.errors import AuthenticationError
 
 from gridgov.api.auth import BearerToken
 from gridgov.areas.api import router as areas_router
+from gridgov.registry.api import households_router, residents_router
 
 api = NinjaAPI(
     title="GridGov API",
@@ -26,6 +27,8 @@ api = NinjaAPI(
     urls_namespace="api-v1",
 )
 api.add_router("/areas", areas_router)
+api.add_router("/households", households_router)
+api.add_router("/residents", residents_router)
 
 
 @api.exception_handler(Http404)

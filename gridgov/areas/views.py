@@ -8,8 +8,9 @@ from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
-from django_htmx.middleware import HtmxDetails
 
+from gridgov.accounts.choices import Capability
+from gridgov.accounts.scope import scope_for
 from gridgov.areas.choices import AreaLevel, child_level
 from gridgov.areas.exporting import area_subtree_feature_collection, children_feature_collection
 from gridgov.areas.selectors import (
@@ -21,13 +22,10 @@ from gridgov.areas.selectors import (
     buildings_of_area,
     compounds_of_grid,
 )
+from gridgov.core.http import HtmxHttpRequest
 
 CHILDREN_PER_PAGE = 50
 BUILDINGS_SHOWN = 200
-
-
-class HtmxHttpRequest(HttpRequest):
-    htmx: HtmxDetails
 
 
 @login_required
@@ -68,6 +66,7 @@ def detail(request: HtmxHttpRequest, code: str) -> HttpResponse:
         "children_page": page,
         "children_rows": [(child, stats[child.pk]) for child in children],
         "child_level_label": AreaLevel(next_level).label if next_level else "",
+        "can_view_people": scope_for(request.user, Capability.VIEW_PEOPLE).covers(area.path),
         "compounds": compounds_of_grid(area) if area.level == AreaLevel.GRID else None,
         "buildings": buildings[:BUILDINGS_SHOWN] if buildings is not None else None,
         "buildings_truncated": buildings is not None and len(buildings) > BUILDINGS_SHOWN,

@@ -1,0 +1,131 @@
+"""Registry pages: households list, household card, the audited reveal, tag roll-up."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.paginator import Paginator
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from gridgov.accounts.choices import Capability
+from gridgov.accounts.scope import scope_for
+from gridgov.areas.selectors import area_get_for_user
+from gridgov.core.http import HtmxHttpRequest
+from gridgov.registry.models import Household, Resident, Tag
+from gridgov.registry.selectors import (
+    HouseholdFilters,
+    hidden_tag_ids_for,
+    household_get_for_user,
+    household_list_for_user,
+    household_members,
+    people_scope,
+    resident_get_for_user,
+    tag_rollup_for_user,
+)
+from gridgov.registry.services import resident_reveal
+
+HOUSEHOLDS_PER_PAGE = 50
+
+
+def _int_or_none(value: str | None) -> int | None:
+    return int(value) if value and value.isdigit() else None
+
+
+def _age(born: date, today: date) -> int:
+    return today.year - born.year - ((today.month, today.day) < (born.month, born.day))
+
+
+def _head(household: Household) -> Resident | None:
+    members = list(household.members.all())
+    return next((m for m in members if m.relation == "head"), members[0] if members else None)
+
+
+@login_required
+def household_list(request: HtmxHttpRequest) -> HttpResponse:
+    filters = HouseholdFilters(
+        area_code=request.GET.get("area") or None,
+        building_id=_int_or_none(request.GET.get("building")),
+        tag_code=request.GET.get("tag") or None,
+        query=request.GET.get("q", "")[:50],
+    )
+    page = Paginator(
+        household_list_for_user(request.user, filters).order_by("grid__code", "address", "id"), HOUSEHOLDS_PER_PAGE
+    ).get_page(request.GET.get("page"))
+    rows = []
+    for household in page.object_list:
+        hidden = hidden_tag_ids_for(request.user, household.grid.path)
+        rows.append(
+            {
+                "household": household,
+                "head": _head(household),
+                "member_count": len(household.members.all()),
+                "tags": [tag for tag in household.tags.all() if tag.pk not in hidden],
+            }
+        )
+    query_without_page = request.GET.copy()
+    query_without_page.pop("page", None)
+    context: dict[str, Any] = {
+        "page": page,
+        "rows": rows,
+        "filters": filters,
+        "has_scope": not people_scope(request.user).is_empty,
+        "tags": Tag.objects.select_related("group").filter(group__sensitive=False),
+        "querystring": query_without_page.urlencode(),
+    }
+    if request.htmx and request.htmx.target == "household-results":
+        return render(request, "registry/household_list.html#results", context)
+    return render(request, "registry/household_list.html", context)
+
+
+@login_required
+def household_detail(request: HttpRequest, household_id: int) -> HttpResponse:
+    household = household_get_for_user(request.user, household_id)
+    hidden = hidden_tag_ids_for(request.user, household.grid.path)
+    today = date.today()  # noqa: DTZ011 (ages are calendar arithmetic)
+    members = [
+        {
+            "resident": resident,
+            "age": _age(resident.birth_date, today),
+            "tags": [tag for tag in resident.tags.all() if tag.pk not in hidden],
+        }
+        for resident in household_members(household)
+    ]
+    context = {
+        "household": household,
+        "household_tags": [tag for tag in household.tags.all() if tag.pk not in hidden],
+        "members": members,
+        "can_reveal": scope_for(request.user, Capability.REVEAL_PERSONAL).covers(household.grid.path),
+    }
+    return render(request, "registry/household_detail.html", context)
+
+
+@login_required
+@require_POST
+def resident_reveal_view(request: HttpRequest, resident_id: int) -> HttpResponse:
+    resident = resident_get_for_user(request.user, resident_id)
+    context: dict[str, Any] = {"resident": resident}
+    try:
+        context["revealed"] = resident_reveal(
+            actor=request.user, resident=resident, purpose=request.POST.get("purpose", "")[:200]
+        )
+    except ValidationError as error:
+        context["error"] = " ".join(error.messages)
+        return render(request, "registry/_reveal.html", context, status=400)
+    except PermissionDenied as error:
+        context["error"] = str(error)
+        return render(request, "registry/_reveal.html", context, status=403)
+    return render(request, "registry/_reveal.html", context)
+
+
+@login_required
+def area_tags(request: HttpRequest, code: str) -> HttpResponse:
+    area = area_get_for_user(request.user, code)
+    if not people_scope(request.user).covers(area.path):
+        raise Http404(_("记录不存在或无权查看。"))
+    return render(request, "registry/area_tags.html", {"area": area, "rows": tag_rollup_for_user(request.user, area)})
