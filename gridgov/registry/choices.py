@@ -40,3 +40,18 @@ class AccessAction(models.TextChoices):
     EXPORT = "export", _("导出")
     DENIED = "denied", _("拒绝访问")
     ROTATE = "rotate", _("密钥轮换")
+
+
+class ImportStatus(models.TextChoices):
+    UPLOADED = "uploaded", _("已上传")
+    VALIDATING = "validating", _("校验中")
+    VALIDATED = "validated", _("校验完成")
+    COMMITTING = "committing", _("导入中")
+    DONE = "done", _("已完成")
+    FAILED = "failed", _("失败")
+    CANCELLED = "cancelled", _("已取消")
+
+
+class ImportMode(models.TextChoices):
+    ALL_OR_NOTHING = "all_or_nothing", _("有错误则全部不导入")
+    VALID_ROWS = "valid_rows", _("只导入无错误的行")

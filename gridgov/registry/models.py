@@ -13,7 +13,15 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from gridgov.areas.models import Area, Building, Compound
-from gridgov.registry.choices import AccessAction, Gender, Relation, Residence, TagTarget
+from gridgov.registry.choices import (
+    AccessAction,
+    Gender,
+    ImportMode,
+    ImportStatus,
+    Relation,
+    Residence,
+    TagTarget,
+)
 
 
 class TagGroup(models.Model):
@@ -181,3 +189,36 @@ class AccessLogHead(models.Model):
 
     def __str__(self) -> str:
         return f"#{self.seq}"
+
+
+class RegistryImport(models.Model):
+    """One uploaded Excel file of households and residents, validated and imported
+    by the worker; the page polls its progress columns."""
+
+    area = models.ForeignKey(
+        Area, on_delete=models.PROTECT, related_name="registry_imports", verbose_name=_("导入范围")
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="registry_imports", verbose_name=_("上传人")
+    )
+    filename = models.CharField(_("文件名"), max_length=200)
+    content = models.BinaryField(_("文件内容"))
+    status = models.CharField(_("状态"), max_length=16, choices=ImportStatus.choices, default=ImportStatus.UPLOADED)
+    mode = models.CharField(_("导入方式"), max_length=16, choices=ImportMode.choices, default=ImportMode.ALL_OR_NOTHING)
+    total_rows = models.PositiveIntegerField(_("总行数"), default=0)
+    processed_rows = models.PositiveIntegerField(_("已处理行数"), default=0)
+    error_rows = models.PositiveIntegerField(_("错误行数"), default=0)
+    errors = models.JSONField(_("错误明细"), default=list, blank=True)
+    created_count = models.PositiveIntegerField(_("新增人数"), default=0)
+    updated_count = models.PositiveIntegerField(_("更新人数"), default=0)
+    message = models.TextField(_("结果说明"), blank=True)
+    created_at = models.DateTimeField(_("上传时间"), auto_now_add=True)
+    finished_at = models.DateTimeField(_("完成时间"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("台账导入")
+        verbose_name_plural = _("台账导入")
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return self.filename
