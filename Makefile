@@ -24,6 +24,7 @@ test: install
 
 bench: install
 	$(PY) benchmarks/grid_at.py --output benchmarks/results/grid_at.json
+	$(PY) benchmarks/registry.py --output benchmarks/results/registry.json
 
 lint: install
 	$(VENV)/bin/ruff check .

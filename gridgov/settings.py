@@ -213,6 +213,9 @@ FIELD_KEY_CURRENT = env_str("GRIDGOV_FIELD_KEY_CURRENT", "")
 # Changing it means rebuilding every index (`rotate_field_keys --reindex`).
 BLIND_INDEX_KEY = env_str("GRIDGOV_BLIND_INDEX_KEY", "")
 
+# Rows per registry Excel import; larger files are refused whole (split them).
+REGISTRY_IMPORT_MAX_ROWS = env_int("GRIDGOV_REGISTRY_IMPORT_MAX_ROWS", 100_000)
+
 # --- Geometry -------------------------------------------------------------
 # Tolerances for area imports, in square metres of overlap/gap and metres of overhang.
 AREA_IMPORT_OVERLAP_TOLERANCE_M2 = env_int("GRIDGOV_AREA_OVERLAP_TOLERANCE_M2", 1)

@@ -7,6 +7,7 @@ urlpatterns = [
     path("", RedirectView.as_view(pattern_name="areas:home", permanent=False)),
     path("accounts/", include("gridgov.accounts.urls")),
     path("areas/", include("gridgov.areas.urls")),
+    path("registry/excel/", include("gridgov.registry.urls_excel")),
     path("registry/", include("gridgov.registry.urls")),
     path("api/v1/", api.urls),
 ]

@@ -39,8 +39,15 @@ def prune_task_results() -> None:
     call_command("prune_db_task_results", min_age_days=14, verbosity=0)
 
 
+def purge_stale_registry_imports() -> None:
+    from gridgov.registry.importing import registry_imports_purge_stale
+
+    registry_imports_purge_stale()
+
+
 PERIODIC_JOBS: list[JobSpec] = [
     JobSpec("clear_expired_sessions", timedelta(hours=1), clear_expired_sessions),
     JobSpec("prune_login_attempts", timedelta(hours=6), prune_login_attempts),
     JobSpec("prune_task_results", timedelta(hours=6), prune_task_results),
+    JobSpec("registry_imports_purge_stale", timedelta(hours=6), purge_stale_registry_imports),
 ]

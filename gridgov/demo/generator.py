@@ -6,7 +6,8 @@ cases, patrols …) append a step to `STEPS` and, if they own rows that point
 at areas or users, a delete to `gridgov.demo.reset`.
 
 Writes go through the app services (`areas_bulk_create`,
-`compounds_bulk_create`, `user_create`, `users_bulk_create`, `role_assign`, …).
+`compounds_bulk_create`, `user_create`, `users_bulk_create`, `role_assign`,
+`households_bulk_create`, `residents_bulk_register` …).
 """
 
 from __future__ import annotations
@@ -33,9 +34,11 @@ from gridgov.areas.services import (
     buildings_bulk_create,
     compounds_bulk_create,
 )
-from gridgov.demo import names
+from gridgov.demo import names, people
 from gridgov.demo.layout import COUNTY_CODE, CountyPlan, plan_county
-from gridgov.demo.presets import PRESETS, Preset
+from gridgov.demo.presets import PRESETS, Preset, TownKind
+from gridgov.registry.choices import Residence
+from gridgov.registry.models import Household, Resident
 
 # County departments (职能部门) that cases can be dispatched to.
 DEPARTMENTS: tuple[tuple[str, str], ...] = (
@@ -123,10 +126,13 @@ class DemoBuild:
     actor: Any = None
     plan: CountyPlan | None = None
     areas: dict[str, Area] = field(default_factory=dict)  # by code
+    buildings: list[Building] = field(default_factory=list)  # in creation order, i.e. grouped by grid
     departments: dict[str, Department] = field(default_factory=dict)  # by code
     password: str = ""
     users: list[DemoUser] = field(default_factory=list)
     example_grid_worker: str | None = None
+    # Called with (households, residents) registered so far, after each chunk of the residents step.
+    progress: Callable[[int, int], None] | None = None
 
     def rng(self, stage: str) -> random.Random:
         return random.Random(f"gridgov-demo:{self.seed}:{stage}")
@@ -201,7 +207,7 @@ def step_housing(build: DemoBuild) -> None:
             )
             building_rows.extend((len(compound_specs) - 1, planned) for planned in compound.buildings)
     compounds = compounds_bulk_create(actor=build.actor, specs=compound_specs)
-    buildings_bulk_create(
+    build.buildings = buildings_bulk_create(
         actor=build.actor,
         specs=(
             BuildingSpec(
@@ -216,6 +222,19 @@ def step_housing(build: DemoBuild) -> None:
             )
             for index, planned in building_rows
         ),
+    )
+
+
+def step_residents(build: DemoBuild) -> None:
+    """Every building's households and the people living in them (see `people`)."""
+    plan = build.require_plan()
+    people.residents_populate(
+        actor=build.actor,
+        buildings=build.buildings,
+        areas=build.areas,
+        urban_town_codes={town.code for town in plan.district.children if town.kind == TownKind.STREET},
+        rng=build.rng("residents"),
+        progress=build.progress,
     )
 
 
@@ -271,7 +290,9 @@ def _grid_workers_bulk_create(build: DemoBuild, grids: list[Area], full_names: l
 
 
 Step = Callable[[DemoBuild], None]
-STEPS: tuple[Step, ...] = (step_plan, step_areas, step_departments, step_housing, step_users)
+STEPS: tuple[Step, ...] = (step_plan, step_areas, step_departments, step_housing, step_residents, step_users)
+# Everything but the people: a county in seconds rather than minutes (tests and benchmarks of the area tree).
+STEPS_WITHOUT_RESIDENTS: tuple[Step, ...] = tuple(step for step in STEPS if step is not step_residents)
 
 
 # ---------------------------------------------------------------- summary
@@ -286,6 +307,10 @@ def demo_counts() -> dict[str, int]:
     counts["compounds"] = Compound.objects.count()
     counts["buildings"] = Building.objects.count()
     counts["households"] = int(Building.objects.aggregate(total=Sum("household_count"))["total"] or 0)
+    counts["registered_households"] = Household.objects.count()
+    counts["residents"] = Resident.objects.count()
+    counts["floating_residents"] = Resident.objects.filter(residence=Residence.NOT_REGISTERED_LIVING).count()
+    counts["party_members"] = Resident.objects.filter(is_party_member=True).count()
     counts["departments"] = Department.objects.count()
     counts["users"] = User.objects.count()
     counts["role_assignments"] = RoleAssignment.objects.count()
@@ -295,15 +320,24 @@ def demo_counts() -> dict[str, int]:
 
 @transaction.atomic
 def generate_county(
-    *, preset: Preset | str, seed: int, actor: Any = None, steps: tuple[Step, ...] = STEPS
+    *,
+    preset: Preset | str,
+    seed: int,
+    actor: Any = None,
+    steps: tuple[Step, ...] | None = None,
+    progress: Callable[[int, int], None] | None = None,
 ) -> DemoSummary:
     """Create the demo county in one transaction: all of it, or nothing.
 
     The database must hold no areas or users yet (see `reset.demo_reset`).
-    The result is identical for identical (preset, seed).
+    The result is identical for identical (preset, seed). `steps` defaults
+    to `STEPS`, looked up at call time; `progress` gets (households,
+    residents) registered so far while the residents step runs.
     """
     resolved = PRESETS[preset] if isinstance(preset, str) else preset
-    build = DemoBuild(preset=resolved, seed=seed, actor=actor)
+    build = DemoBuild(preset=resolved, seed=seed, actor=actor, progress=progress)
+    if steps is None:
+        steps = STEPS
     for step in steps:
         step(build)
     return DemoSummary(

@@ -145,3 +145,71 @@ class NameBook:
     def person(self) -> str:
         """A full name such as 王建华 (not unique: namesakes are normal)."""
         return self.rng.choice(SURNAMES) + self.rng.choice(GIVEN_NAMES)
+
+
+# ------------------------------------------------------------------ residents
+
+# Given names change with the times: the generation born before 1960 was named
+# 建国 and 秀英, the one born after 2010 子轩 and 梓萱. Each pool is a tuple of
+# names for (born before 1960, 1960–1979, 1980–1999, 2000 and later).
+MALE_GIVEN_NAMES: tuple[tuple[str, ...], ...] = (
+    (
+        "建国", "建华", "德胜", "德明", "国庆", "国华", "国强", "振华", "志刚", "永福", "永贵", "金山", "福田", "树林",
+        "玉山", "宝山", "洪亮", "长友", "守信", "明德", "春生", "秋生", "文祥", "立本", "殿臣", "学礼", "兆丰", "云峰",
+        "庆林", "守仁", "传忠", "世民", "克俭", "培元", "贵", "福", "山", "林", "顺", "发", "海", "祥", "成", "明",
+    ),
+    (
+        "建军", "卫东", "红军", "立新", "志强", "永刚", "国栋", "海涛", "振宇", "东升", "新民", "晓光", "向阳", "卫国",
+        "春雷", "明亮", "庆华", "宏伟", "志勇", "军", "强", "勇", "刚", "平", "斌", "伟", "涛", "波", "峰", "俊",
+        "学军", "延平", "玉亮", "胜利", "建设", "跃进", "建平", "德华", "洪涛", "爱民",
+    ),
+    (
+        "磊", "鹏", "超", "杰", "浩", "亮", "帅", "鑫", "凯", "旭", "健", "宇", "飞", "明", "刚", "俊杰", "晓东",
+        "文博", "志伟", "海波", "鹏飞", "晓龙", "家豪", "晓明", "立伟", "建峰", "文杰", "永超", "冬冬", "兴旺", "云龙",
+        "振东", "洪波", "大伟", "金龙", "成龙", "海洋", "晨光", "庆松", "凯文",
+    ),
+    (
+        "浩然", "子轩", "宇轩", "一鸣", "思远", "宇航", "俊熙", "皓轩", "沐宸", "奕辰", "子墨", "浩宇", "锦程", "明哲",
+        "梓睿", "天佑", "铭泽", "瑞霖", "博文", "晨阳", "子豪", "嘉懿", "一诺", "睿", "轩", "博", "煜", "泽", "辰",
+        "宸", "昊天", "梓豪", "俊宇", "子睿", "景行", "修远", "承泽", "书恒", "亦凡", "宇辰",
+    ),
+)  # fmt: skip
+FEMALE_GIVEN_NAMES: tuple[tuple[str, ...], ...] = (
+    (
+        "秀英", "桂英", "玉兰", "凤英", "秀兰", "桂兰", "玉珍", "秀珍", "淑英", "兰英", "翠英", "玉梅", "淑珍", "素英",
+        "美兰", "桂芝", "秀芝", "玉芳", "凤兰", "春英", "玉英", "桂芳", "淑兰", "金凤", "月娥", "英", "兰", "芝",
+        "珍", "梅",
+    ),
+    (
+        "红霞", "海燕", "丽娟", "春梅", "晓梅", "玉红", "红梅", "秀芳", "丽华", "美玲", "艳玲", "建英", "卫红", "爱华",
+        "晓红", "桂香", "丽萍", "红英", "秀云", "红艳", "丽", "芳", "静", "敏", "霞", "艳", "娟", "萍", "红", "燕",
+    ),
+    (
+        "婷", "静", "娜", "丹", "倩", "雪", "莹", "璐", "晶", "琳", "欣", "慧", "佳", "洁", "娇", "婷婷", "晓丽",
+        "文静", "雅琪", "佳琪", "晓燕", "丽娜", "倩倩", "晓雪", "思思", "雪梅", "海霞", "园园", "晓宁", "梦瑶",
+    ),
+    (
+        "欣怡", "梓萱", "雨欣", "子涵", "诗涵", "梓涵", "一诺", "若汐", "语桐", "可馨", "思彤", "雨桐", "佳怡", "欣妍",
+        "紫涵", "心怡", "梦琪", "语嫣", "沐晴", "芷若", "诗琪", "依依", "悦", "彤", "涵", "萱", "瑶", "琪", "妍",
+        "馨",
+    ),
+)  # fmt: skip
+GENERATION_STARTS = (1960, 1980, 2000)  # first birth year of the 2nd, 3rd and 4th pool
+
+# Surnames are far from equally common: 王, 李, 张 and 刘 alone make up a good
+# share of any Jiaozhou village. Weights fall with the position in SURNAMES.
+SURNAME_CUM_WEIGHTS: tuple[float, ...] = tuple(
+    sum(1 / (rank + 4) for rank in range(position + 1)) for position in range(len(SURNAMES))
+)
+
+
+def surname(rng: random.Random) -> str:
+    """A surname, the frequent ones more often."""
+    return rng.choices(SURNAMES, cum_weights=SURNAME_CUM_WEIGHTS)[0]
+
+
+def given_name(rng: random.Random, *, male: bool, birth_year: int) -> str:
+    """A given name fitting the sex and the generation (建国 for a man born in 1950, 梓萱 for a girl of 2015)."""
+    generation = sum(1 for start in GENERATION_STARTS if birth_year >= start)
+    pools = MALE_GIVEN_NAMES if male else FEMALE_GIVEN_NAMES
+    return rng.choice(pools[generation])

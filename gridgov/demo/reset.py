@@ -10,6 +10,7 @@ from gridgov.accounts.models import Department, User
 from gridgov.accounts.services import accounts_delete_all
 from gridgov.areas.models import Area
 from gridgov.areas.services import area_tree_delete_all
+from gridgov.registry.services import registry_delete_all
 
 
 def database_has_data() -> bool:
@@ -19,7 +20,7 @@ def database_has_data() -> bool:
 
 @transaction.atomic
 def demo_reset(*, actor: Any = None) -> dict[str, int]:
-    """Delete every area, compound, building, department, user and role assignment.
+    """Delete every resident, household, area, compound, building, department, user and role assignment.
 
     Rows are deleted from the leaves of the foreign-key graph upwards, because
     most links are PROTECT. Features that add rows pointing at areas or users
@@ -29,6 +30,7 @@ def demo_reset(*, actor: Any = None) -> dict[str, int]:
     (PROTECT), and a fresh demo should not inherit the history of the last one.
     Sessions go so that nobody stays signed in as a user that no longer exists.
     """
-    deleted = accounts_delete_all(actor=actor)
+    deleted = registry_delete_all()
+    deleted.update(accounts_delete_all(actor=actor))
     deleted.update(area_tree_delete_all(actor=actor))
     return deleted

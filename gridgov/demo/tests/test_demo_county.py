@@ -25,8 +25,10 @@ from gridgov.accounts.services import user_create
 from gridgov.areas.choices import CODE_LENGTH, AreaLevel
 from gridgov.areas.models import Area, Building, Compound
 from gridgov.areas.selectors import grid_at
+from gridgov.demo import generator
 
-pytestmark = pytest.mark.django_db
+# The residents step takes most of a run; test_demo_residents.py covers it.
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("without_residents")]
 
 SEED = 7
 # A coverage that is exact up to float noise leaves far less than 1 m² of gap or overlap.
@@ -42,6 +44,11 @@ def run_demo(tmp_path: Path, *extra: str, seed: int = SEED) -> dict[str, Any]:
     )  # fmt: skip
     assert "演示县已生成" in output.getvalue()
     return json.loads(summary_path.read_text(encoding="utf-8"))
+
+
+@pytest.fixture
+def without_residents(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(generator, "STEPS", generator.STEPS_WITHOUT_RESIDENTS)
 
 
 @pytest.fixture

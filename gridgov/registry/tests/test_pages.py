@@ -59,13 +59,17 @@ def test_worker_of_another_grid_gets_404_and_the_attempt_is_logged(
         action="denied", object_type="household", object_id=str(registry.household_b.pk)
     ).exists()
     # and the reveal endpoint and the search do not leak either
-    assert client.post(f"/registry/residents/{registry.head_b.pk}/reveal/", {"purpose": "核对身份信息"}).status_code == 404
+    assert (
+        client.post(f"/registry/residents/{registry.head_b.pk}/reveal/", {"purpose": "核对身份信息"}).status_code == 404
+    )
     search = client.get("/registry/?q=王小明").content.decode()
     assert registry.household_b.address not in search
     assert "共 0 户" in search
 
 
-def test_outsider_town_staff_sees_nothing_of_the_first_town(client: Client, registry: RegistryData, personas: dict) -> None:
+def test_outsider_town_staff_sees_nothing_of_the_first_town(
+    client: Client, registry: RegistryData, personas: dict
+) -> None:
     as_user(client, "outsider")
     body = client.get("/registry/").content.decode()
     assert "张建国" not in body and "王小明" not in body

@@ -22,7 +22,7 @@ class Command(BaseCommand):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         # Translated when the command is loaded, i.e. in the active language.
-        self.help = _("生成演示用的合成县（青岛市胶州市）：区域、网格、小区、楼栋、部门和各角色示例账号。")
+        self.help = _("生成演示用的合成县（青岛市胶州市）：区域、网格、小区、楼栋、住户和居民、部门和各角色示例账号。")
 
     def add_arguments(self, parser: CommandParser) -> None:
         # Called at run time, after translations are set up: plain gettext is fine here.
@@ -37,7 +37,7 @@ class Command(BaseCommand):
         parser.add_argument(
             "--reset",
             action="store_true",
-            help=_("先删除库中所有区域、小区、楼栋、部门、用户、授权和审计记录，再生成。"),
+            help=_("先删除库中所有区域、小区、楼栋、住户、居民、部门、用户、授权、审计记录和访问日志，再生成。"),
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
@@ -58,13 +58,25 @@ class Command(BaseCommand):
                     raise CommandError(
                         _("无法清空数据库：%(models)s 中仍有记录引用区域或用户。") % {"models": "、".join(blocking)}
                     ) from error
-            summary = generate_county(preset=options["preset"], seed=options["seed"])
+            summary = generate_county(preset=options["preset"], seed=options["seed"], progress=self._progress)
         elapsed = time.perf_counter() - started
         if options["summary_json"] is not None:
             path: Path = options["summary_json"]
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_text(json.dumps(summary.as_json(), ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
         self._report(summary, elapsed, options["summary_json"])
+
+    # Print residents' progress about every this many households (the full county takes minutes).
+    PROGRESS_EVERY = 50_000
+    _progress_shown = 0
+
+    def _progress(self, households: int, residents: int) -> None:
+        if households // self.PROGRESS_EVERY > self._progress_shown // self.PROGRESS_EVERY:
+            self._progress_shown = households
+            self.stdout.write(
+                _("正在登记居民：已登记 %(households)d 户，%(residents)d 人……")
+                % {"households": households, "residents": residents}
+            )
 
     def _report(self, summary: DemoSummary, elapsed: float, summary_path: Path | None) -> None:
         counts = summary.counts
@@ -98,6 +110,18 @@ class Command(BaseCommand):
                 "buildings": counts["buildings"],
                 "households": counts["households"],
                 "departments": counts["departments"],
+            }
+        )
+        write(
+            _(
+                "实有人口：登记 %(households)d 户，居民 %(residents)d 人"
+                "（其中流动人口 %(floating)d 人，党员 %(party)d 人）。"
+            )
+            % {
+                "households": counts["registered_households"],
+                "residents": counts["residents"],
+                "floating": counts["floating_residents"],
+                "party": counts["party_members"],
             }
         )
         write(
