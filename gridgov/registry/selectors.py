@@ -179,6 +179,7 @@ class TagCount:
     code: str
     name: str
     group: str
+    target: str  # "household" or "person": the other count does not apply
     households: int
     residents: int
 
@@ -216,6 +217,7 @@ def tag_rollup_for_user(user: Any, area: Area) -> list[TagCount]:
             code=tag.code,
             name=tag.name,
             group=tag.group.name,
+            target=tag.target,
             households=household_counts.get(tag.pk, 0),
             residents=resident_counts.get(tag.pk, 0),
         )
