@@ -222,3 +222,23 @@ class RegistryImport(models.Model):
 
     def __str__(self) -> str:
         return self.filename
+
+
+class HouseholdVisit(models.Model):
+    """A note of a grid worker's visit to a household (入户走访记录)."""
+
+    household = models.ForeignKey(Household, on_delete=models.CASCADE, related_name="visits", verbose_name=_("户"))
+    visited_on = models.DateField(_("走访日期"))
+    visitor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="household_visits", verbose_name=_("走访人")
+    )
+    note = models.TextField(_("走访情况"))
+    created_at = models.DateTimeField(_("记录时间"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("走访记录")
+        verbose_name_plural = _("走访记录")
+        ordering = ["-visited_on", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.household} {self.visited_on}"
