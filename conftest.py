@@ -38,3 +38,20 @@ def personas(tree: AreaTree) -> dict[str, object]:
 def _fast_password_hashing(settings: pytest.FixtureRequest) -> None:
     # PBKDF2's deliberate slowness protects real passwords, not test ones.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # type: ignore[attr-defined]
+
+
+@pytest.fixture(autouse=True)
+def _no_plaintext_personal_data(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Fail any test whose pages or API answers show a plaintext ID number or phone."""
+    from django.test import Client
+
+    from gridgov.testing.plaintext_guard import assert_no_plaintext
+
+    original = Client.request
+
+    def guarded(self: Client, **request: object) -> object:
+        response = original(self, **request)
+        assert_no_plaintext(str(request.get("PATH_INFO", "")), response)
+        return response
+
+    monkeypatch.setattr(Client, "request", guarded)

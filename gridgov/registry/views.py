@@ -15,7 +15,9 @@ from django.views.decorators.http import require_POST
 
 from gridgov.accounts.choices import Capability
 from gridgov.accounts.scope import scope_for
-from gridgov.areas.selectors import area_get_for_user
+from gridgov.areas.choices import AreaLevel
+from gridgov.areas.models import Area
+from gridgov.areas.selectors import area_get_for_user, buildings_of_area
 from gridgov.core.http import HtmxHttpRequest
 from gridgov.registry.models import Household, Resident, Tag
 from gridgov.registry.selectors import (
@@ -46,11 +48,24 @@ def _head(household: Household) -> Resident | None:
     return next((m for m in members if m.relation == "head"), members[0] if members else None)
 
 
+def _filter_grid(request: HttpRequest, filters: HouseholdFilters) -> Area | None:
+    """The grid whose buildings and micro-grids the filter offers: the one asked
+    for, or the user's only grid (a grid worker's usual case)."""
+    scope = people_scope(request.user)
+    if filters.area_code:
+        area = Area.objects.filter(code=filters.area_code, level=AreaLevel.GRID).first()
+        return area if area is not None and scope.covers(area.path) else None
+    if len(scope.paths) == 1:
+        return Area.objects.filter(path=scope.paths[0], level=AreaLevel.GRID).first()
+    return None
+
+
 @login_required
 def household_list(request: HtmxHttpRequest) -> HttpResponse:
     filters = HouseholdFilters(
         area_code=request.GET.get("area") or None,
         building_id=_int_or_none(request.GET.get("building")),
+        microgrid_code=request.GET.get("microgrid") or None,
         tag_code=request.GET.get("tag") or None,
         query=request.GET.get("q", "")[:50],
     )
@@ -68,6 +83,7 @@ def household_list(request: HtmxHttpRequest) -> HttpResponse:
                 "tags": [tag for tag in household.tags.all() if tag.pk not in hidden],
             }
         )
+    grid = _filter_grid(request, filters)
     query_without_page = request.GET.copy()
     query_without_page.pop("page", None)
     context: dict[str, Any] = {
@@ -76,6 +92,9 @@ def household_list(request: HtmxHttpRequest) -> HttpResponse:
         "filters": filters,
         "has_scope": not people_scope(request.user).is_empty,
         "tags": Tag.objects.select_related("group").filter(group__sensitive=False),
+        "filter_grid": grid,
+        "buildings": buildings_of_area(grid).select_related("compound") if grid else [],
+        "microgrids": Area.objects.filter(parent=grid, level=AreaLevel.MICROGRID) if grid else [],
         "querystring": query_without_page.urlencode(),
     }
     if request.htmx and request.htmx.target == "household-results":

@@ -153,3 +153,17 @@ def test_list_page_query_count_is_bounded(
     client.force_login(user)
     with django_assert_max_num_queries(15):
         assert client.get("/registry/").status_code == 200
+
+
+def test_grid_worker_filters_by_building(
+    client: Client, tree: AreaTree, registry: RegistryData, personas: dict
+) -> None:
+    # given the grid worker, whose household_a is in the grid's first building
+    as_user(client, "grid_worker")
+    page = client.get("/registry/").content.decode()
+    # then the building filter offers the grid's buildings
+    assert f'value="{tree.buildings[0].pk}"' in page
+    # when they pick the second building, household_a is not listed
+    other = client.get(f"/registry/?building={tree.buildings[1].pk}").content.decode()
+    assert registry.household_a.address not in other
+    assert registry.household_a.address in client.get(f"/registry/?building={tree.buildings[0].pk}").content.decode()
