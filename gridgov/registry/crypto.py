@@ -1,7 +1,9 @@
 """SM4-GCM field encryption with key ids, and the HMAC-SM3 blind index.
 
 Ciphertext format (text, ASCII): `<key id>:<base64(nonce ‖ ciphertext ‖ tag)>`.
-The key id travels with the data so that keys can be rotated row by row.
+The key id travels with the data so that keys can be rotated row by row. The
+key id and the field name ("id", "phone") are authenticated data: a ciphertext
+copied into another column, or relabelled with another key id, fails to decrypt.
 """
 
 from __future__ import annotations
@@ -90,11 +92,21 @@ def sm4_gcm_decrypt(key: bytes, blob: bytes, *, associated_data: bytes = b"") ->
         raise DecryptionError("authentication tag mismatch") from error
 
 
-def field_encrypt(plaintext: str, *, key_id: str | None = None) -> str:
-    """Encrypt a field value with the current key (or `key_id`)."""
+def _associated_data(key_id: str, field: str) -> bytes:
+    if not field:
+        raise ValueError("field name required")
+    return f"{key_id}\x00{field}".encode()
+
+
+def field_encrypt(plaintext: str, *, field: str, key_id: str | None = None) -> str:
+    """Encrypt the value of `field` with the current key (or `key_id`)."""
     ring = keyring()
     chosen = key_id or ring.current
-    blob = sm4_gcm_encrypt(ring.keys[chosen], plaintext.encode("utf-8"), associated_data=chosen.encode())
+    if chosen not in ring.keys:
+        raise ImproperlyConfigured(f"unknown SM4 key id {chosen!r}")
+    blob = sm4_gcm_encrypt(
+        ring.keys[chosen], plaintext.encode("utf-8"), associated_data=_associated_data(chosen, field)
+    )
     return f"{chosen}:{base64.b64encode(blob).decode('ascii')}"
 
 
@@ -102,7 +114,7 @@ def field_key_id(ciphertext: str) -> str:
     return ciphertext.partition(":")[0]
 
 
-def field_decrypt(ciphertext: str) -> str:
+def field_decrypt(ciphertext: str, *, field: str) -> str:
     key_id, sep, encoded = ciphertext.partition(":")
     ring = keyring()
     if not sep or key_id not in ring.keys:
@@ -111,7 +123,7 @@ def field_decrypt(ciphertext: str) -> str:
         blob = base64.b64decode(encoded, validate=True)
     except (binascii.Error, ValueError) as error:
         raise DecryptionError("ciphertext is not base64") from error
-    return sm4_gcm_decrypt(ring.keys[key_id], blob, associated_data=key_id.encode()).decode("utf-8")
+    return sm4_gcm_decrypt(ring.keys[key_id], blob, associated_data=_associated_data(key_id, field)).decode("utf-8")
 
 
 def blind_index(value: str, *, kind: str) -> str:

@@ -987,7 +987,7 @@ class _Writer:
             old_tags = {tag.pk for tag in old.tags.all()}
             kept_hidden = old_tags & ctx.hidden_tag_ids
             tags = (row.person_tag_ids | kept_hidden) if row.person_tag_ids is not None else frozenset(old_tags)
-            phone = row.phone or (field_decrypt(old.phone_ciphertext) if old.phone_ciphertext else "")
+            phone = row.phone or (field_decrypt(old.phone_ciphertext, field="phone") if old.phone_ciphertext else "")
             residence = row.residence or old.residence
             party = row.party if row.party is not None else old.is_party_member
             employment = row.employment if row.employment is not None else old.employment
@@ -1032,7 +1032,7 @@ class _Writer:
             if row.phone:
                 index = blind_index(row.phone, kind=PHONE_INDEX_KIND)
                 if index != resident.phone_index:
-                    resident.phone_ciphertext = field_encrypt(row.phone)
+                    resident.phone_ciphertext = field_encrypt(row.phone, field="phone")
                     resident.phone_index = index
                     resident.phone_masked = phone_mask(row.phone)
             if row.residence:

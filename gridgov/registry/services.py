@@ -9,6 +9,7 @@ from typing import Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import models, transaction
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from pypinyin import Style, lazy_pinyin
 
@@ -21,7 +22,15 @@ from gridgov.registry.access_log import GENESIS_HASH, access_log_append
 from gridgov.registry.choices import AccessAction, Relation, Residence, TagTarget
 from gridgov.registry.crypto import blind_index, field_decrypt, field_encrypt, keyring
 from gridgov.registry.identifiers import id_number_mask, id_number_parse, phone_mask, phone_normalise
-from gridgov.registry.models import AccessLogEntry, AccessLogHead, Household, RegistryImport, Resident, Tag
+from gridgov.registry.models import (
+    AccessLogEntry,
+    AccessLogHead,
+    Household,
+    HouseholdVisit,
+    RegistryImport,
+    Resident,
+    Tag,
+)
 
 ID_INDEX_KIND = "id"
 PHONE_INDEX_KIND = "phone"
@@ -140,7 +149,7 @@ def _resident_from(spec: ResidentSpec) -> Resident:
         household=spec.household,
         name=name,
         name_initials=name_initials(name),
-        id_ciphertext=field_encrypt(parsed.value),
+        id_ciphertext=field_encrypt(parsed.value, field="id"),
         id_index=blind_index(parsed.value, kind=ID_INDEX_KIND),
         id_masked=id_number_mask(parsed.value),
         gender=parsed.gender,
@@ -154,7 +163,7 @@ def _resident_from(spec: ResidentSpec) -> Resident:
     )
     if spec.phone.strip():
         phone = phone_normalise(spec.phone)
-        resident.phone_ciphertext = field_encrypt(phone)
+        resident.phone_ciphertext = field_encrypt(phone, field="phone")
         resident.phone_index = blind_index(phone, kind=PHONE_INDEX_KIND)
         resident.phone_masked = phone_mask(phone)
     return resident
@@ -230,8 +239,8 @@ def resident_reveal(*, actor: Any, resident: Resident, purpose: str) -> Revealed
         raise ValidationError(_("请填写查看事由（至少4个字）。"))
     with transaction.atomic():
         revealed = Revealed(
-            id_number=field_decrypt(resident.id_ciphertext),
-            phone=field_decrypt(resident.phone_ciphertext) if resident.phone_ciphertext else "",
+            id_number=field_decrypt(resident.id_ciphertext, field="id"),
+            phone=field_decrypt(resident.phone_ciphertext, field="phone") if resident.phone_ciphertext else "",
         )
         access_log_append(
             actor=actor, action=AccessAction.REVEAL, object_type="resident", object_id=resident.pk, purpose=purpose
@@ -273,3 +282,194 @@ def registry_delete_all() -> dict[str, int]:
     }
     AccessLogHead.objects.filter(id=1).update(seq=0, row_hash=GENESIS_HASH)
     return deleted
+
+
+# ------------------------------------------------------------------ lifecycle
+#
+# Moving out, recording a death, moving a whole household out, and visits.
+# As with registering, the caller has fetched the household or resident
+# through the scoped selectors (`household_get_for_user` /
+# `resident_get_for_user`): any role whose VIEW_PEOPLE scope covers the
+# household may record these (grid workers, community and town staff, the
+# county command centre); leaders, department handlers and administrators
+# have no people scope and never reach a record. Rows are never deleted:
+# a moved-out or dead person keeps their row with the date, so the history
+# stays and the ID number may be registered again elsewhere.
+
+VISIT_NOTE_MAX_LENGTH = 2000
+LIFECYCLE_REASON_MAX_LENGTH = 200
+
+
+def _today() -> date:
+    return timezone.localdate()
+
+
+def _lock_current_members(household: Household) -> dict[int, Resident]:
+    """The household's current members, locked for the rest of the transaction."""
+    members = Resident.objects.select_for_update().filter(
+        household_id=household.pk, moved_out_on__isnull=True, died_on__isnull=True
+    )
+    return {member.pk: member for member in members}
+
+
+def _hand_over_head(*, leaving: Resident, current: dict[int, Resident], new_head: Resident | None) -> Resident | None:
+    """Check the head question when `leaving` leaves; make `new_head` the head if one is needed.
+
+    A head who leaves others behind needs a successor among them. Only the
+    successor's relation changes: the others' relations to the new head are
+    for the worker to review.
+    """
+    others = [member for pk, member in current.items() if pk != leaving.pk]
+    if leaving.relation != Relation.HEAD or not others:
+        if new_head is not None:
+            raise ValidationError(_("只有户主迁出或死亡且户内还有其他成员时，才需要指定新户主。"))
+        return None
+    if new_head is None:
+        raise ValidationError(_("该居民是户主，户内还有其他在册成员，请先指定新户主。"))
+    successor = current.get(new_head.pk)
+    if successor is None or successor.pk == leaving.pk:
+        raise ValidationError(_("新户主必须是本户其他在册成员。"))
+    successor.relation = Relation.HEAD
+    successor.save(update_fields=["relation", "updated_at"])
+    new_head.relation = Relation.HEAD
+    return successor
+
+
+def _clean_reason(reason: str, *, required: bool) -> str:
+    reason = reason.strip()
+    if required and not reason:
+        raise ValidationError(_("请填写迁出原因。"))
+    if len(reason) > LIFECYCLE_REASON_MAX_LENGTH:
+        raise ValidationError(
+            _("迁出原因不能超过%(limit)s个字。") % {"limit": LIFECYCLE_REASON_MAX_LENGTH}
+        )
+    return reason
+
+
+@transaction.atomic
+def resident_move_out(
+    *, actor: Any, resident: Resident, moved_out_on: date, reason: str, new_head: Resident | None = None
+) -> Resident:
+    """Record that a person moved out: they leave the current members and the lists, their row stays.
+
+    When the head moves out and others remain, `new_head` (another current
+    member) becomes the head; without one the move-out is refused.
+    """
+    reason = _clean_reason(reason, required=True)
+    current = _lock_current_members(resident.household)
+    if resident.pk not in current:
+        raise ValidationError(_("该居民已迁出或已登记死亡。"))
+    if moved_out_on > _today():
+        raise ValidationError(_("迁出日期不能晚于今天。"))
+    if moved_out_on < resident.birth_date:
+        raise ValidationError(_("迁出日期不能早于出生日期。"))
+    if resident.moved_in_on is not None and moved_out_on < resident.moved_in_on:
+        raise ValidationError(_("迁出日期不能早于迁入日期（%(date)s）。") % {"date": resident.moved_in_on.isoformat()})
+    successor = _hand_over_head(leaving=resident, current=current, new_head=new_head)
+    resident.moved_out_on = moved_out_on
+    resident.save(update_fields=["moved_out_on", "updated_at"])
+    audit_record(
+        actor=actor,
+        action="resident_move_out",
+        object_type="resident",
+        object_id=str(resident.pk),
+        detail={
+            "household": resident.household_id,
+            "moved_out_on": moved_out_on.isoformat(),
+            "reason": reason,
+            "new_head": successor.pk if successor else None,
+        },
+    )
+    return resident
+
+
+@transaction.atomic
+def resident_record_death(*, actor: Any, resident: Resident, died_on: date, new_head: Resident | None = None) -> Resident:
+    """Record a death: the person leaves the current members and the lists, their row stays.
+
+    The head question is handled as for `resident_move_out`.
+    """
+    current = _lock_current_members(resident.household)
+    if resident.pk not in current:
+        raise ValidationError(_("该居民已迁出或已登记死亡。"))
+    if died_on > _today():
+        raise ValidationError(_("死亡日期不能晚于今天。"))
+    if died_on < resident.birth_date:
+        raise ValidationError(_("死亡日期不能早于出生日期。"))
+    if resident.moved_in_on is not None and died_on < resident.moved_in_on:
+        raise ValidationError(_("死亡日期不能早于迁入日期（%(date)s）。") % {"date": resident.moved_in_on.isoformat()})
+    successor = _hand_over_head(leaving=resident, current=current, new_head=new_head)
+    resident.died_on = died_on
+    resident.save(update_fields=["died_on", "updated_at"])
+    audit_record(
+        actor=actor,
+        action="resident_record_death",
+        object_type="resident",
+        object_id=str(resident.pk),
+        detail={
+            "household": resident.household_id,
+            "died_on": died_on.isoformat(),
+            "new_head": successor.pk if successor else None,
+        },
+    )
+    return resident
+
+
+@transaction.atomic
+def household_move_out(*, actor: Any, household: Household, moved_out_on: date, reason: str = "") -> Household:
+    """Move a whole household out: the household and every current member get `moved_out_on`.
+
+    The household leaves the lists; its card stays reachable for the record.
+    Members already moved out or dead keep their own dates.
+    """
+    reason = _clean_reason(reason, required=False)
+    locked = Household.objects.select_for_update().only("moved_out_on").get(pk=household.pk)
+    if locked.moved_out_on is not None:
+        raise ValidationError(_("该户已整户迁出。"))
+    if moved_out_on > _today():
+        raise ValidationError(_("迁出日期不能晚于今天。"))
+    current = _lock_current_members(household)
+    for member in current.values():
+        if moved_out_on < member.birth_date:
+            raise ValidationError(_("迁出日期不能早于%(name)s的出生日期。") % {"name": member.name})
+        if member.moved_in_on is not None and moved_out_on < member.moved_in_on:
+            raise ValidationError(
+                _("迁出日期不能早于%(name)s的迁入日期（%(date)s）。")
+                % {"name": member.name, "date": member.moved_in_on.isoformat()}
+            )
+    now = timezone.now()
+    # One UPDATE for the members; the audit row below lists them.
+    Resident.objects.filter(pk__in=list(current)).update(moved_out_on=moved_out_on, updated_at=now)
+    household.moved_out_on = moved_out_on
+    household.save(update_fields=["moved_out_on", "updated_at"])
+    audit_record(
+        actor=actor,
+        action="household_move_out",
+        object_type="household",
+        object_id=str(household.pk),
+        detail={"moved_out_on": moved_out_on.isoformat(), "reason": reason, "residents": sorted(current)},
+    )
+    return household
+
+
+@transaction.atomic
+def household_visit_record(*, actor: Any, household: Household, visited_on: date, note: str) -> HouseholdVisit:
+    """Record a visit to a household (入户走访) by `actor`."""
+    note = note.strip()
+    if not note:
+        raise ValidationError(_("请填写走访情况。"))
+    if len(note) > VISIT_NOTE_MAX_LENGTH:
+        raise ValidationError(_("走访情况不能超过%(limit)s个字。") % {"limit": VISIT_NOTE_MAX_LENGTH})
+    if visited_on > _today():
+        raise ValidationError(_("走访日期不能晚于今天。"))
+    if household.moved_out_on is not None:
+        raise ValidationError(_("该户已整户迁出，不能再登记走访。"))
+    visit = HouseholdVisit.objects.create(household=household, visited_on=visited_on, visitor=actor, note=note)
+    audit_record(
+        actor=actor,
+        action="household_visit_record",
+        object_type="household",
+        object_id=str(household.pk),
+        detail={"visit": visit.pk, "visited_on": visited_on.isoformat()},
+    )
+    return visit

@@ -43,48 +43,48 @@ def test_sm3_matches_gb_t_32905_example() -> None:
 
 def test_field_round_trip_under_the_current_key() -> None:
     # Given an ID number encrypted with the current key (t1 in tests)
-    ciphertext = field_encrypt(ID_NUMBER)
+    ciphertext = field_encrypt(ID_NUMBER, field="id")
     # Then the key id travels with it, the plaintext does not, and it decrypts back
     assert field_key_id(ciphertext) == "t1"
     assert ciphertext.startswith("t1:")
     assert ID_NUMBER not in ciphertext
-    assert field_decrypt(ciphertext) == ID_NUMBER
+    assert field_decrypt(ciphertext, field="id") == ID_NUMBER
 
 
 def test_field_round_trip_under_an_older_key() -> None:
-    ciphertext = field_encrypt("中文也可以", key_id="t2")
+    ciphertext = field_encrypt("中文也可以", key_id="t2", field="id")
     assert ciphertext.startswith("t2:")
-    assert field_decrypt(ciphertext) == "中文也可以"
+    assert field_decrypt(ciphertext, field="id") == "中文也可以"
 
 
 def test_same_value_encrypts_differently_each_time() -> None:
     # A fresh GCM nonce per value: equal ciphertexts would reveal equal ID numbers.
-    assert field_encrypt(ID_NUMBER) != field_encrypt(ID_NUMBER)
+    assert field_encrypt(ID_NUMBER, field="id") != field_encrypt(ID_NUMBER, field="id")
 
 
 @pytest.mark.parametrize("position", [0, 12, 20, -1])  # nonce, body, body, tag
 def test_tampered_ciphertext_raises_decryption_error(position: int) -> None:
     # Given a ciphertext with one bit flipped in the nonce, the body or the tag
-    key_id, _, encoded = field_encrypt(ID_NUMBER).partition(":")
+    key_id, _, encoded = field_encrypt(ID_NUMBER, field="id").partition(":")
     blob = bytearray(base64.b64decode(encoded))
     blob[position] ^= 0x01
     tampered = f"{key_id}:{base64.b64encode(bytes(blob)).decode()}"
     # When it is decrypted, then GCM authentication refuses it
     with pytest.raises(DecryptionError):
-        field_decrypt(tampered)
+        field_decrypt(tampered, field="id")
 
 
 def test_relabelled_key_id_raises_decryption_error() -> None:
     # The key id is authenticated data: moving a ciphertext to another key's label fails.
-    encoded = field_encrypt(ID_NUMBER).partition(":")[2]
+    encoded = field_encrypt(ID_NUMBER, field="id").partition(":")[2]
     with pytest.raises(DecryptionError):
-        field_decrypt(f"t2:{encoded}")
+        field_decrypt(f"t2:{encoded}", field="id")
 
 
 @pytest.mark.parametrize("ciphertext", ["t9:AAAA", "no-key-id", ":AAAA", ""])
 def test_unknown_or_missing_key_id_raises_decryption_error(ciphertext: str) -> None:
     with pytest.raises(DecryptionError, match="unknown key id"):
-        field_decrypt(ciphertext)
+        field_decrypt(ciphertext, field="id")
 
 
 @pytest.mark.parametrize(
@@ -92,16 +92,16 @@ def test_unknown_or_missing_key_id_raises_decryption_error(ciphertext: str) -> N
 )
 def test_malformed_ciphertext_raises_decryption_error(ciphertext: str) -> None:
     with pytest.raises(DecryptionError):
-        field_decrypt(ciphertext)
+        field_decrypt(ciphertext, field="id")
 
 
 def test_ciphertext_from_a_removed_key_cannot_be_read(settings: Any) -> None:
     # Given a value encrypted under t2, then t2 removed from the configuration
-    ciphertext = field_encrypt(ID_NUMBER, key_id="t2")
+    ciphertext = field_encrypt(ID_NUMBER, key_id="t2", field="id")
     settings.FIELD_KEYS = settings.FIELD_KEYS.split(",")[0]
     # Then it is an unknown key id, not a crash
     with pytest.raises(DecryptionError, match="unknown key id 't2'"):
-        field_decrypt(ciphertext)
+        field_decrypt(ciphertext, field="id")
 
 
 def test_blind_index_is_deterministic_hex_sm3() -> None:
@@ -155,4 +155,13 @@ def test_missing_key_stops_encryption_through_settings(settings: Any) -> None:
     settings.FIELD_KEYS = ""
     # When personal data would be stored, then nothing is written in plaintext: it fails loudly
     with pytest.raises(ImproperlyConfigured, match="cannot be stored without a key"):
-        field_encrypt(ID_NUMBER)
+        field_encrypt(ID_NUMBER, field="id")
+
+
+def test_a_ciphertext_moved_to_another_field_does_not_decrypt() -> None:
+    # given an ID number encrypted for the "id" column
+    ciphertext = field_encrypt(ID_NUMBER, field="id")
+    # when someone copies it into the phone column, it no longer decrypts there
+    with pytest.raises(DecryptionError):
+        field_decrypt(ciphertext, field="phone")
+    assert field_decrypt(ciphertext, field="id") == ID_NUMBER

@@ -65,8 +65,8 @@ def plaintexts() -> dict[int, tuple[str, str, str, str]]:
     """Per resident: ID, phone, and both blind indexes."""
     return {
         r.pk: (
-            field_decrypt(r.id_ciphertext),
-            field_decrypt(r.phone_ciphertext) if r.phone_ciphertext else "",
+            field_decrypt(r.id_ciphertext, field="id"),
+            field_decrypt(r.phone_ciphertext, field="phone") if r.phone_ciphertext else "",
             r.id_index,
             r.phone_index,
         )
@@ -129,7 +129,7 @@ def test_row_changed_during_the_batch_is_left_to_the_writer(residents: list[Resi
     rows = list(Resident.objects.order_by("pk").values(*SNAPSHOT_FIELDS))
     # And a normal write that changes one person's phone before the batch is written
     changed = residents[0]
-    new_phone = field_encrypt("13911112222")
+    new_phone = field_encrypt("13911112222", field="phone")
     Resident.objects.filter(pk=changed.pk).update(phone_ciphertext=new_phone, key_id="t2")
     # When the batch is written
     outcome = rotate_batch(rows, target="t2", reindex=False)
@@ -142,11 +142,13 @@ def test_row_left_half_under_the_old_key_is_still_rotated(residents: list[Reside
     # Given a row whose key_id says t2 but whose phone ciphertext is still under t1
     settings.FIELD_KEY_CURRENT = "t2"
     odd = residents[0]
-    Resident.objects.filter(pk=odd.pk).update(key_id="t2", id_ciphertext=field_encrypt(id_number(0), key_id="t2"))
+    Resident.objects.filter(pk=odd.pk).update(
+        key_id="t2", id_ciphertext=field_encrypt(id_number(0), key_id="t2", field="id")
+    )
     # When the rotation runs, then the t1 phone ciphertext is caught as well
     rotate()
     assert Resident.objects.get(pk=odd.pk).phone_ciphertext.startswith("t2:")
-    assert field_decrypt(Resident.objects.get(pk=odd.pk).phone_ciphertext) == "13900000000"
+    assert field_decrypt(Resident.objects.get(pk=odd.pk).phone_ciphertext, field="phone") == "13900000000"
 
 
 def test_explicit_target_key_and_unknown_key(residents: list[Resident]) -> None:

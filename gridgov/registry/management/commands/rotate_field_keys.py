@@ -61,15 +61,15 @@ def rotate_batch(rows: Sequence[dict[str, Any]], *, target: str, reindex: bool) 
     changes: list[tuple[dict[str, Any], dict[str, str]]] = []
     for row in rows:
         try:
-            id_number = field_decrypt(row["id_ciphertext"])
-            phone = field_decrypt(row["phone_ciphertext"]) if row["phone_ciphertext"] else ""
+            id_number = field_decrypt(row["id_ciphertext"], field="id")
+            phone = field_decrypt(row["phone_ciphertext"], field="phone") if row["phone_ciphertext"] else ""
         except DecryptionError:
             outcome.failed.append(row["pk"])
             continue
         values = {
             "key_id": target,
-            "id_ciphertext": field_encrypt(id_number, key_id=target),
-            "phone_ciphertext": field_encrypt(phone, key_id=target) if phone else "",
+            "id_ciphertext": field_encrypt(id_number, key_id=target, field="id"),
+            "phone_ciphertext": field_encrypt(phone, key_id=target, field="phone") if phone else "",
         }
         if reindex:
             values["id_index"] = blind_index(id_number, kind=ID_INDEX_KIND)
