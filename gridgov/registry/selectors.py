@@ -21,7 +21,7 @@ from gridgov.accounts.scope import AreaScope, scope_for
 from gridgov.areas.models import Area
 from gridgov.registry.access_log import access_log_append
 from gridgov.registry.choices import AccessAction
-from gridgov.registry.models import Household, Resident, Tag, TagGroup
+from gridgov.registry.models import Household, HouseholdVisit, Resident, Tag, TagGroup
 
 PATH_FIELD = "grid__path"
 
@@ -107,12 +107,16 @@ def household_list_for_user(user: Any, filters: HouseholdFilters | None = None) 
             households = AreaScope.from_paths(allowed_paths).filter(households, PATH_FIELD)
     query = filters.query.strip()
     if query:
-        condition = Q(address__contains=query) | Q(members__name__contains=query)
+        # Only current members count: a former member's name must not find the household.
+        member_condition = Q(name__contains=query)
         if query.isascii() and query.isalpha():
-            condition |= Q(members__name_initials__startswith=query.lower())
+            member_condition |= Q(name_initials__startswith=query.lower())
         if len(query) == 4 and (query[:3].isdigit() and (query[3].isdigit() or query[3] in "xX")):
-            condition |= Q(members__id_masked__endswith=query.upper())
-        households = households.filter(condition).distinct()
+            member_condition |= Q(id_masked__endswith=query.upper())
+        matching_members = Resident.objects.filter(
+            member_condition, moved_out_on__isnull=True, died_on__isnull=True
+        ).values("household_id")
+        households = households.filter(Q(address__contains=query) | Q(pk__in=matching_members))
     return households.select_related("grid", "building", "compound", "microgrid").prefetch_related(
         Prefetch("members", queryset=Resident.objects.filter(moved_out_on__isnull=True, died_on__isnull=True)),
         "tags",
@@ -224,3 +228,17 @@ def tag_rollup_for_user(user: Any, area: Area) -> list[TagCount]:
         for tag in Tag.objects.select_related("group")
         if tag.pk not in hidden
     ]
+
+
+# --------------------------------------------------------------------- visits
+
+HOUSEHOLD_VISITS_SHOWN = 20
+
+
+def household_visits(household: Household, *, limit: int = HOUSEHOLD_VISITS_SHOWN) -> QuerySet[HouseholdVisit]:
+    """Latest visits of a household the caller already got through `household_get_for_user`."""
+    return (
+        HouseholdVisit.objects.filter(household=household)
+        .select_related("visitor")
+        .order_by("-visited_on", "-id")[:limit]
+    )

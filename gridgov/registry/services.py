@@ -340,9 +340,7 @@ def _clean_reason(reason: str, *, required: bool) -> str:
     if required and not reason:
         raise ValidationError(_("请填写迁出原因。"))
     if len(reason) > LIFECYCLE_REASON_MAX_LENGTH:
-        raise ValidationError(
-            _("迁出原因不能超过%(limit)s个字。") % {"limit": LIFECYCLE_REASON_MAX_LENGTH}
-        )
+        raise ValidationError(_("迁出原因不能超过%(limit)s个字。") % {"limit": LIFECYCLE_REASON_MAX_LENGTH})
     return reason
 
 
@@ -384,7 +382,9 @@ def resident_move_out(
 
 
 @transaction.atomic
-def resident_record_death(*, actor: Any, resident: Resident, died_on: date, new_head: Resident | None = None) -> Resident:
+def resident_record_death(
+    *, actor: Any, resident: Resident, died_on: date, new_head: Resident | None = None
+) -> Resident:
     """Record a death: the person leaves the current members and the lists, their row stays.
 
     The head question is handled as for `resident_move_out`.
