@@ -15,8 +15,6 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
-import os
-import platform
 import random
 import sys
 import tempfile
@@ -24,18 +22,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parent.parent
-
-
-def _configure_django(database_dir: Path) -> None:
-    # Settings come from the environment only; never touch the developer's database.
-    os.environ["DJANGO_SETTINGS_MODULE"] = "gridgov.settings"
-    os.environ["DATABASE_URL"] = f"sqlite:///{database_dir / 'bench.sqlite3'}"
-    os.environ.setdefault("GRIDGOV_SECRET_KEY", "bench")
-    sys.path.insert(0, str(ROOT))
-    import django
-
-    django.setup()
+from benchlib import ROOT, configure_django, machine_info
 
 
 def _rate(count: int, seconds: float) -> float:
@@ -44,7 +31,6 @@ def _rate(count: int, seconds: float) -> float:
 
 def run(*, preset: str, points: int, naive_points: int, seed: int, repeat: int) -> dict[str, Any]:
     from django.core.management import call_command
-    from django.db import connection
 
     from gridding.geo import geometry_from_geojson
     from gridding.index import naive_lookup
@@ -105,13 +91,7 @@ def run(*, preset: str, points: int, naive_points: int, seed: int, repeat: int) 
     return {
         "benchmark": "grid_at",
         "date": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-        "machine": {
-            "platform": platform.platform(),
-            "python": platform.python_version(),
-            "processor": platform.processor() or platform.machine(),
-            "cpu_count": os.cpu_count(),
-            "database": connection.vendor,
-        },
+        "machine": machine_info(),
         "preset": preset,
         "seed": seed,
         "grid_count": len(items),
@@ -142,7 +122,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     with tempfile.TemporaryDirectory(prefix="gridgov-bench-") as directory:
-        _configure_django(Path(directory))
+        configure_django(Path(directory))
         result = run(
             preset=args.preset, points=args.points, naive_points=args.naive_points, seed=args.seed, repeat=args.repeat
         )

@@ -26,11 +26,9 @@ See benchmarks/README.md for how to read the report.
 from __future__ import annotations
 
 import argparse
-import base64
 import datetime as dt
 import json
 import os
-import platform
 import random
 import resource
 import statistics
@@ -42,7 +40,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parent.parent
+from benchlib import ROOT, configure_django, machine_info
 
 # Synthetic people use an area code and birth years the demo generator never issues,
 # so their ID numbers cannot collide with the demo county's residents.
@@ -52,26 +50,6 @@ FIRST_BIRTH = dt.date(1901, 1, 1)
 SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏魏吕丁"
 GIVEN = "伟芳娜秀英敏静丽强磊军洋勇艳杰娟涛明超秀兰霞平刚桂英建华文华玉兰志强海燕国庆春梅红"
 RELATIONS = ["户主", "配偶", "子女", "子女", "父母"]
-
-
-def _configure_django(database_dir: Path) -> None:
-    # Settings come from the environment only; never touch the developer's database.
-    os.environ["DJANGO_SETTINGS_MODULE"] = "gridgov.settings"
-    os.environ["DATABASE_URL"] = f"sqlite:///{database_dir / 'bench.sqlite3'}"
-    os.environ.setdefault("GRIDGOV_SECRET_KEY", "bench")
-    os.environ["GRIDGOV_ALLOWED_HOSTS"] = "testserver,localhost"
-    os.environ["GRIDGOV_SECURE_COOKIES"] = "0"
-    os.environ["GRIDGOV_STATIC_MANIFEST"] = "0"
-    os.environ["GRIDGOV_LOG_LEVEL"] = "WARNING"
-    # Throw-away keys for a throw-away database (the child process inherits them).
-    if not os.environ.get("GRIDGOV_FIELD_KEYS"):
-        os.environ["GRIDGOV_FIELD_KEYS"] = "b1:" + base64.b64encode(os.urandom(16)).decode()
-        os.environ["GRIDGOV_FIELD_KEY_CURRENT"] = "b1"
-        os.environ["GRIDGOV_BLIND_INDEX_KEY"] = base64.b64encode(os.urandom(32)).decode()
-    sys.path.insert(0, str(ROOT))
-    import django
-
-    django.setup()
 
 
 def _proc_status_mb(field: str) -> float | None:
@@ -462,7 +440,6 @@ def run(
     directory: Path,
 ) -> dict[str, Any]:
     from django.core.management import call_command
-    from django.db import connection
 
     from gridgov.demo.generator import generate_county
     from gridgov.registry.importing import max_rows
@@ -480,13 +457,7 @@ def run(
     return {
         "benchmark": "registry",
         "date": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-        "machine": {
-            "platform": platform.platform(),
-            "python": platform.python_version(),
-            "processor": platform.processor() or platform.machine(),
-            "cpu_count": os.cpu_count(),
-            "database": connection.vendor,
-        },
+        "machine": machine_info(),
         "preset": preset,
         "seed": seed,
         "generator_seconds": round(generator_seconds, 2),
@@ -517,7 +488,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     if args.child_import:
-        _configure_django(args.child_database_dir)
+        configure_django(args.child_database_dir)
         result = child_import(
             file=args.child_import,
             area_code=args.child_area,
@@ -529,7 +500,7 @@ def main(argv: list[str] | None = None) -> int:
 
     with tempfile.TemporaryDirectory(prefix="gridgov-bench-") as name:
         directory = Path(name)
-        _configure_django(directory)
+        configure_django(directory)
         result = run(
             preset=args.preset,
             rows=args.rows,
