@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Any
+from typing import Any, TypeVar
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import models, transaction
@@ -31,6 +31,8 @@ from gridgov.registry.models import (
     Resident,
     Tag,
 )
+
+RowT = TypeVar("RowT", Household, Resident)
 
 ID_INDEX_KIND = "id"
 PHONE_INDEX_KIND = "phone"
@@ -100,24 +102,42 @@ def household_create(*, actor: Any, spec: HouseholdSpec) -> Household:
     return household
 
 
+def _bulk_insert_tagged(
+    *, actor: Any, action: str, rows: list[RowT], tags: Sequence[Sequence[Tag]], batch_size: int
+) -> list[RowT]:
+    """Insert households or residents with their tag links; one audit row for the batch."""
+    if not rows:
+        return []
+    model = type(rows[0])
+    created = model._default_manager.bulk_create(rows, batch_size=batch_size)
+    through = model.tags.through
+    owner_field = f"{model._meta.model_name}_id"
+    links = [
+        through(**{owner_field: row.pk, "tag_id": tag.pk})
+        for row, row_tags in zip(created, tags, strict=True)
+        for tag in row_tags
+    ]
+    through.objects.bulk_create(links, batch_size=batch_size)
+    audit_record(
+        actor=actor,
+        action=action,
+        object_type=model._meta.model_name or "",
+        object_id=str(created[0].pk),
+        detail={"count": len(created)},
+    )
+    return created
+
+
 @transaction.atomic
 def households_bulk_create(*, actor: Any, specs: Sequence[HouseholdSpec], batch_size: int = 1000) -> list[Household]:
     """Create many households at once (imports, the demo generator); one audit row for the batch."""
-    households = Household.objects.bulk_create([_household_from(spec) for spec in specs], batch_size=batch_size)
-    links = [
-        Household.tags.through(household_id=household.pk, tag_id=tag.pk)
-        for household, spec in zip(households, specs, strict=True)
-        for tag in spec.tags
-    ]
-    Household.tags.through.objects.bulk_create(links, batch_size=batch_size)
-    audit_record(
+    return _bulk_insert_tagged(
         actor=actor,
         action="households_bulk_create",
-        object_type="household",
-        object_id=str(households[0].pk) if households else "",
-        detail={"count": len(households)},
+        rows=[_household_from(spec) for spec in specs],
+        tags=[spec.tags for spec in specs],
+        batch_size=batch_size,
     )
-    return households
 
 
 @dataclass(frozen=True)
@@ -194,21 +214,13 @@ def residents_bulk_register(*, actor: Any, specs: Sequence[ResidentSpec], batch_
     """Register many people at once (imports, the demo generator); one audit row for the batch."""
     built = [_resident_from(spec) for spec in specs]
     _refuse_duplicates(built)
-    residents = Resident.objects.bulk_create(built, batch_size=batch_size)
-    links = [
-        Resident.tags.through(resident_id=resident.pk, tag_id=tag.pk)
-        for resident, spec in zip(residents, specs, strict=True)
-        for tag in spec.tags
-    ]
-    Resident.tags.through.objects.bulk_create(links, batch_size=batch_size)
-    audit_record(
+    return _bulk_insert_tagged(
         actor=actor,
         action="residents_bulk_register",
-        object_type="resident",
-        object_id=str(residents[0].pk) if residents else "",
-        detail={"count": len(residents)},
+        rows=built,
+        tags=[spec.tags for spec in specs],
+        batch_size=batch_size,
     )
-    return residents
 
 
 @dataclass(frozen=True)
