@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from django.db.models import Count, Prefetch, Q, QuerySet
+from django.db.models import Case, Count, Prefetch, Q, QuerySet, Value, When
 from django.http import Http404
 from django.utils.translation import gettext as _
 
@@ -20,10 +20,15 @@ from gridgov.accounts.models import RoleAssignment
 from gridgov.accounts.scope import AreaScope, scope_for
 from gridgov.areas.models import Area
 from gridgov.registry.access_log import access_log_append
-from gridgov.registry.choices import AccessAction
+from gridgov.registry.choices import AccessAction, Relation
 from gridgov.registry.models import Household, HouseholdVisit, Resident, Tag, TagGroup
 
 PATH_FIELD = "grid__path"
+# Members in family order: head, spouse, parents, children … (the order of `Relation`).
+_RELATION_ORDER = Case(
+    *[When(relation=value, then=Value(position)) for position, value in enumerate(Relation.values)],
+    default=Value(len(Relation.values)),
+)
 
 
 def people_scope(user: Any) -> AreaScope:
@@ -143,7 +148,7 @@ def household_members(household: Household) -> QuerySet[Resident]:
     return (
         Resident.objects.filter(household=household, moved_out_on__isnull=True, died_on__isnull=True)
         .prefetch_related("tags__group")
-        .order_by("relation", "birth_date")
+        .order_by(_RELATION_ORDER, "birth_date")
     )
 
 

@@ -167,3 +167,22 @@ def test_grid_worker_filters_by_building(
     other = client.get(f"/registry/?building={tree.buildings[1].pk}").content.decode()
     assert registry.household_a.address not in other
     assert registry.household_a.address in client.get(f"/registry/?building={tree.buildings[0].pk}").content.decode()
+
+
+def test_household_card_lists_the_head_first(client: Client, registry: RegistryData, personas: dict) -> None:
+    from gridgov.registry.services import ResidentSpec, resident_register
+
+    # given a child registered in household_a ("child" sorts before "head" alphabetically)
+    resident_register(
+        actor=None,
+        spec=ResidentSpec(
+            household=registry.household_a,
+            name="张小宝",
+            id_number=make_id_number(9, birth="20150601"),
+            relation="child",
+        ),
+    )
+    as_user(client, "grid_worker")
+    body = client.get(f"/registry/households/{registry.household_a.pk}/").content.decode()
+    # then the card reads head, spouse, child
+    assert body.index("张建国") < body.index("李秀英") < body.index("张小宝")
