@@ -212,6 +212,11 @@ def export(request: HttpRequest) -> HttpResponseBase:
         tag_code=request.GET.get("tag") or None,
         query=request.GET.get("q", "")[:50],
     )
+    if filters.area_code:
+        # An area outside the scope answers like a missing one, not with an empty file.
+        area = Area.objects.filter(code=filters.area_code).only("path").first()
+        if area is None or not people_scope(request.user).covers(area.path):
+            raise Http404(_("记录不存在或无权查看。"))
     households = (
         household_list_for_user(request.user, filters)
         .prefetch_related(None)
