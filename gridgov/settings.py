@@ -36,6 +36,7 @@ INSTALLED_APPS = [
     "gridgov.areas",
     "gridgov.accounts",
     "gridgov.registry",
+    "gridgov.cases",
     "gridgov.api",
     "gridgov.demo",
 ]
@@ -215,6 +216,10 @@ BLIND_INDEX_KEY = env_str("GRIDGOV_BLIND_INDEX_KEY", "")
 
 # Rows per registry Excel import; larger files are refused whole (split them).
 REGISTRY_IMPORT_MAX_ROWS = env_int("GRIDGOV_REGISTRY_IMPORT_MAX_ROWS", 100_000)
+
+# --- Working calendar (case time limits) -----------------------------------
+# Office hours on working days, comma-separated intervals in GRIDGOV_TIME_ZONE.
+OFFICE_HOURS = env_str("GRIDGOV_OFFICE_HOURS", "09:00-12:00,13:30-17:30")
 
 # --- Geometry -------------------------------------------------------------
 # Tolerances for area imports, in square metres of overlap/gap and metres of overhang.
