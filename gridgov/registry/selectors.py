@@ -81,6 +81,32 @@ def visible_tags(user: Any, path: str, tags: list[Tag]) -> list[Tag]:
 # ------------------------------------------------------------------ households
 
 
+def people_area_get_for_user(user: Any, code: str) -> Area:
+    """An area whose people the user may see; unknown and out-of-scope codes give the same 404."""
+    area = Area.objects.filter(code=code).first()
+    if area is None or not people_scope(user).covers(area.path):
+        raise _not_found()
+    return area
+
+
+def _within_area(queryset: QuerySet[Any], area_code: str, path_field: str) -> QuerySet[Any]:
+    """Rows under the area with `area_code` (none for an unknown code); the scope is applied elsewhere."""
+    area = Area.objects.filter(code=area_code).only("path").first()
+    if area is None:
+        return queryset.none()
+    return queryset.filter(**{f"{path_field}__startswith": area.path})
+
+
+def _person_search(query: str) -> Q:
+    """Residents matching a name fragment, pinyin initials (zjg) or the last 4 ID characters."""
+    condition = Q(name__contains=query)
+    if query.isascii() and query.isalpha():
+        condition |= Q(name_initials__startswith=query.lower())
+    if len(query) == 4 and query[:3].isdigit() and (query[3].isdigit() or query[3] in "xX"):
+        condition |= Q(id_masked__endswith=query.upper())
+    return condition
+
+
 @dataclass(frozen=True)
 class HouseholdFilters:
     area_code: str | None = None
@@ -95,8 +121,7 @@ def household_list_for_user(user: Any, filters: HouseholdFilters | None = None) 
     filters = filters or HouseholdFilters()
     households = people_scope(user).filter(Household.objects.all(), PATH_FIELD).filter(moved_out_on__isnull=True)
     if filters.area_code:
-        area = Area.objects.filter(code=filters.area_code).only("path").first()
-        households = households.filter(grid__path__startswith=area.path) if area else households.none()
+        households = _within_area(households, filters.area_code, PATH_FIELD)
     if filters.building_id:
         households = households.filter(building_id=filters.building_id)
     if filters.microgrid_code:
@@ -113,13 +138,8 @@ def household_list_for_user(user: Any, filters: HouseholdFilters | None = None) 
     query = filters.query.strip()
     if query:
         # Only current members count: a former member's name must not find the household.
-        member_condition = Q(name__contains=query)
-        if query.isascii() and query.isalpha():
-            member_condition |= Q(name_initials__startswith=query.lower())
-        if len(query) == 4 and (query[:3].isdigit() and (query[3].isdigit() or query[3] in "xX")):
-            member_condition |= Q(id_masked__endswith=query.upper())
         matching_members = Resident.objects.filter(
-            member_condition, moved_out_on__isnull=True, died_on__isnull=True
+            _person_search(query), moved_out_on__isnull=True, died_on__isnull=True
         ).values("household_id")
         households = households.filter(Q(address__contains=query) | Q(pk__in=matching_members))
     return households.select_related("grid", "building", "compound", "microgrid").prefetch_related(
@@ -167,16 +187,10 @@ def resident_list_for_user(user: Any, *, query: str = "", area_code: str | None 
         Resident.objects.filter(moved_out_on__isnull=True, died_on__isnull=True), "household__grid__path"
     )
     if area_code:
-        area = Area.objects.filter(code=area_code).only("path").first()
-        residents = residents.filter(household__grid__path__startswith=area.path) if area else residents.none()
+        residents = _within_area(residents, area_code, "household__grid__path")
     query = query.strip()
     if query:
-        condition = Q(name__contains=query)
-        if query.isascii() and query.isalpha():
-            condition |= Q(name_initials__startswith=query.lower())
-        if len(query) == 4 and query[:3].isdigit():
-            condition |= Q(id_masked__endswith=query.upper())
-        residents = residents.filter(condition)
+        residents = residents.filter(_person_search(query))
     return residents.select_related("household__grid").prefetch_related("tags").order_by("household_id", "id")
 
 

@@ -11,7 +11,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.db.models import QuerySet
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -21,7 +21,7 @@ from gridgov.accounts.choices import Capability
 from gridgov.accounts.scope import scope_for
 from gridgov.areas.choices import AreaLevel
 from gridgov.areas.models import Area
-from gridgov.areas.selectors import area_get_for_user, buildings_of_area
+from gridgov.areas.selectors import buildings_of_area
 from gridgov.core.http import HtmxHttpRequest
 from gridgov.registry.forms import (
     HouseholdMoveOutForm,
@@ -38,6 +38,7 @@ from gridgov.registry.selectors import (
     household_list_for_user,
     household_members,
     household_visits,
+    people_area_get_for_user,
     people_scope,
     resident_get_for_user,
     tag_rollup_for_user,
@@ -163,9 +164,7 @@ def resident_reveal_view(request: HttpRequest, resident_id: int) -> HttpResponse
 
 @login_required
 def area_tags(request: HttpRequest, code: str) -> HttpResponse:
-    area = area_get_for_user(request.user, code)
-    if not people_scope(request.user).covers(area.path):
-        raise Http404(_("记录不存在或无权查看。"))
+    area = people_area_get_for_user(request.user, code)
     return render(request, "registry/area_tags.html", {"area": area, "rows": tag_rollup_for_user(request.user, area)})
 
 

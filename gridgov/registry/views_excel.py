@@ -21,14 +21,19 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
 from gridgov.areas.models import Area, Building
-from gridgov.areas.selectors import area_get_for_user
 from gridgov.core.http import HtmxHttpRequest
 from gridgov.registry import importing
 from gridgov.registry.access_log import access_log_append
 from gridgov.registry.choices import AccessAction, ImportMode, ImportStatus, TagTarget
 from gridgov.registry.excel import ExportWriter, relation_label, residence_label, template_workbook
 from gridgov.registry.models import Resident, Tag
-from gridgov.registry.selectors import HouseholdFilters, hidden_tag_ids_for, household_list_for_user, people_scope
+from gridgov.registry.selectors import (
+    HouseholdFilters,
+    hidden_tag_ids_for,
+    household_list_for_user,
+    people_area_get_for_user,
+    people_scope,
+)
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 EXPORT_MAX_HOUSEHOLDS = 50_000
@@ -38,10 +43,7 @@ def _import_area(user: Any, code: str | None) -> Area:
     """An area the user may import into or download the template for; 404 for anything else."""
     if not code:
         raise Http404(_("区域不存在或无权查看。"))
-    area = area_get_for_user(user, code)
-    if not people_scope(user).covers(area.path):
-        raise Http404(_("区域不存在或无权查看。"))
-    return area
+    return people_area_get_for_user(user, code)
 
 
 def _attachment(response: HttpResponse, filename: str) -> HttpResponse:
@@ -214,9 +216,7 @@ def export(request: HttpRequest) -> HttpResponseBase:
     )
     if filters.area_code:
         # An area outside the scope answers like a missing one, not with an empty file.
-        area = Area.objects.filter(code=filters.area_code).only("path").first()
-        if area is None or not people_scope(request.user).covers(area.path):
-            raise Http404(_("记录不存在或无权查看。"))
+        people_area_get_for_user(request.user, filters.area_code)
     households = (
         household_list_for_user(request.user, filters)
         .prefetch_related(None)
