@@ -41,6 +41,14 @@ def _fast_password_hashing(settings: pytest.FixtureRequest) -> None:
 
 
 @pytest.fixture(autouse=True)
+def _fresh_case_rules() -> None:
+    """Tests roll back their transactions, so on-commit cache clearing never runs: start each test clean."""
+    from gridgov.cases.selectors import rules_cache_clear
+
+    rules_cache_clear()
+
+
+@pytest.fixture(autouse=True)
 def _no_plaintext_personal_data(monkeypatch: pytest.MonkeyPatch) -> None:
     """Fail any test whose pages or API answers show a plaintext ID number or phone."""
     from django.test import Client

@@ -37,6 +37,7 @@ INSTALLED_APPS = [
     "gridgov.accounts",
     "gridgov.registry",
     "gridgov.cases",
+    "gridgov.notices",
     "gridgov.api",
     "gridgov.demo",
 ]
@@ -220,6 +221,16 @@ REGISTRY_IMPORT_MAX_ROWS = env_int("GRIDGOV_REGISTRY_IMPORT_MAX_ROWS", 100_000)
 # --- Working calendar (case time limits) -----------------------------------
 # Office hours on working days, comma-separated intervals in GRIDGOV_TIME_ZONE.
 OFFICE_HOURS = env_str("GRIDGOV_OFFICE_HOURS", "09:00-12:00,13:30-17:30")
+
+# --- Cases and notifications ----------------------------------------------
+# Uploaded photos and documents; served only through scope-checked views.
+MEDIA_ROOT = Path(env_str("GRIDGOV_MEDIA_ROOT", str(BASE_DIR / "var" / "media")))
+MEDIA_URL = "/media/"
+CASE_ATTACHMENT_MAX_BYTES = env_int("GRIDGOV_CASE_ATTACHMENT_MAX_MB", 10) * 1024 * 1024
+# Days after closing during which the reporter may rate or say "没有解决".
+CASE_REOPEN_DAYS = env_int("GRIDGOV_CASE_REOPEN_DAYS", 15)
+# Channels besides the in-app inbox: channel=dotted.path.Backend, comma separated.
+NOTICE_BACKENDS = env_str("GRIDGOV_NOTICE_BACKENDS", "sms=gridgov.notices.backends.LogBackend")
 
 # --- Geometry -------------------------------------------------------------
 # Tolerances for area imports, in square metres of overlap/gap and metres of overhang.

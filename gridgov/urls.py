@@ -9,5 +9,6 @@ urlpatterns = [
     path("areas/", include("gridgov.areas.urls")),
     path("registry/excel/", include("gridgov.registry.urls_excel")),
     path("registry/", include("gridgov.registry.urls")),
+    path("cases/", include("gridgov.cases.urls")),
     path("api/v1/", api.urls),
 ]

@@ -45,7 +45,22 @@ def purge_stale_registry_imports() -> None:
     registry_imports_purge_stale()
 
 
+def sweep_case_deadlines() -> None:
+    from gridgov.cases.services import sla_sweep
+
+    sla_sweep()
+
+
+def deliver_notices() -> None:
+    from gridgov.notices.services import notices_deliver
+
+    notices_deliver()
+
+
 PERIODIC_JOBS: list[JobSpec] = [
+    JobSpec("sla_sweep", timedelta(minutes=1), sweep_case_deadlines),
+    # Every round of the worker (the poll interval bounds it from below).
+    JobSpec("deliver_notices", timedelta(seconds=1), deliver_notices),
     JobSpec("clear_expired_sessions", timedelta(hours=1), clear_expired_sessions),
     JobSpec("prune_login_attempts", timedelta(hours=6), prune_login_attempts),
     JobSpec("prune_task_results", timedelta(hours=6), prune_task_results),

@@ -19,6 +19,7 @@ LIMITS = {
     "town_limit": Decimal("8"),
     "department_limit": Decimal("16"),
     "verification_limit": Decimal("2"),
+    "close_limit": Decimal("16"),
 }
 
 

@@ -1,4 +1,4 @@
-"""Writes for cases. So far: working-calendar overrides, categories and SLA policies."""
+"""Writes for the county's case rules: working-calendar overrides, categories, SLA policies."""
 
 from __future__ import annotations
 
@@ -11,8 +11,24 @@ from django.db import transaction
 from django.utils.translation import gettext as _
 
 from gridgov.accounts.services import audit_record
-from gridgov.cases.choices import TimeUnit, Urgency
-from gridgov.cases.models import CalendarOverride, Category, SlaPolicy
+from gridgov.cases.choices import (
+    TimeUnit,
+    Urgency,
+)
+from gridgov.cases.models import (
+    CalendarOverride,
+    Category,
+    SlaPolicy,
+)
+from gridgov.cases.selectors import rules_cache_clear
+
+
+def _rules_changed() -> None:
+    """Drop this process's copy of calendar and policies now (so this transaction
+    reads its own write) and again after commit (so no other thread keeps a
+    copy it reloaded before the commit)."""
+    rules_cache_clear()
+    transaction.on_commit(rules_cache_clear)
 
 
 @transaction.atomic
@@ -28,6 +44,7 @@ def calendar_override_set(*, actor: Any, day: date, is_working_day: bool, note: 
         object_id=day.isoformat(),
         detail={"is_working_day": is_working_day, "note": override.note},
     )
+    _rules_changed()
     return override
 
 
@@ -38,6 +55,7 @@ def calendar_override_clear(*, actor: Any, day: date) -> bool:
         audit_record(
             actor=actor, action="calendar_override_clear", object_type="calendar", object_id=day.isoformat(), detail={}
         )
+        _rules_changed()
     return bool(deleted)
 
 
@@ -49,6 +67,7 @@ SLA_LIMIT_FIELDS = (
     "town_limit",
     "department_limit",
     "verification_limit",
+    "close_limit",
 )
 
 
@@ -85,6 +104,8 @@ def sla_policy_set(*, actor: Any, category: Category, urgency: str, unit: str, l
         raise ValidationError(_("时限不能为负数。"))
     if limits["first_response"] > limits["grid_limit"]:
         raise ValidationError(_("首次响应时限不能长于网格办理时限。"))
+    if limits["close_limit"] < limits["grid_limit"]:
+        raise ValidationError(_("办结时限不能短于网格办理时限。"))
     policy, _created = SlaPolicy.objects.update_or_create(
         category=category,
         urgency=urgency,
@@ -97,4 +118,5 @@ def sla_policy_set(*, actor: Any, category: Category, urgency: str, unit: str, l
         object_id=category.code,
         detail={"urgency": urgency, "unit": unit, **{name: str(limits[name]) for name in SLA_LIMIT_FIELDS}},
     )
+    _rules_changed()
     return policy
