@@ -9,6 +9,8 @@ urlpatterns = [
     path("areas/", include("gridgov.areas.urls")),
     path("registry/excel/", include("gridgov.registry.urls_excel")),
     path("registry/", include("gridgov.registry.urls")),
+    path("cases/rules/", include("gridgov.cases.urls_rules")),
     path("cases/", include("gridgov.cases.urls")),
+    path("inbox/", include("gridgov.notices.urls")),
     path("api/v1/", api.urls),
 ]
