@@ -391,7 +391,7 @@ def case_submit(
         raise ValidationError(_("未知的紧急程度：%(value)s") % {"value": data.urgency})
     if not data.category.is_active:
         raise ValidationError(_("类别“%(name)s”已停用，请选择其他类别。") % {"name": data.category.name})
-    if data.source in STAFF_SOURCES and not duties_of(actor):
+    if data.source in STAFF_SOURCES and not any(duty.role != Role.RESIDENT for duty in duties_of(actor)):
         raise CaseForbidden(_("只有工作人员可以登记这一来源的事项。"))
     title = _text(data.title, label=_("标题"), required=True, max_length=100)
     description = _text(data.description, label=_("问题描述"), required=True, max_length=5000)

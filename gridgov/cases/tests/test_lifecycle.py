@@ -176,3 +176,9 @@ def test_a_point_outside_every_grid_is_refused(tree, personas):
     with pytest.raises(ValidationError, match="不在任何网格内"):
         submit_case(personas["grid_worker"], tree.grids[0], longitude=100.0, latitude=30.0)
     assert not Case.objects.exists()
+
+
+def test_a_resident_cannot_register_a_case_as_staff(tree, personas):
+    with pytest.raises(CaseForbidden):
+        submit_case(personas["resident"], tree.grids[0], source=CaseSource.HOTLINE)
+    assert not Case.objects.exists()
