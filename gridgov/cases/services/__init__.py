@@ -10,6 +10,10 @@ from gridgov.cases.services.config import (
     calendar_override_clear,
     calendar_override_set,
     category_create,
+    category_rename,
+    category_set_active,
+    department_categories_set,
+    sla_policy_clear,
     sla_policy_set,
 )
 from gridgov.cases.services.lifecycle import (
@@ -62,6 +66,10 @@ __all__ = [
     "case_verify",
     "case_void",
     "category_create",
+    "category_rename",
+    "category_set_active",
+    "department_categories_set",
+    "sla_policy_clear",
     "sla_policy_set",
     "sla_sweep",
 ]
