@@ -41,11 +41,15 @@ def _fast_password_hashing(settings: pytest.FixtureRequest) -> None:
 
 
 @pytest.fixture(autouse=True)
-def _fresh_case_rules() -> None:
+def _fresh_process_caches() -> None:
     """Tests roll back their transactions, so on-commit cache clearing never runs: start each test clean."""
+    from gridgov.areas.selectors import grid_index_invalidate
     from gridgov.cases.selectors import rules_cache_clear
 
     rules_cache_clear()
+    # The per-process point-in-grid index would keep an earlier test's grids
+    # (ids are not reused after a rollback on PostgreSQL).
+    grid_index_invalidate()
 
 
 @pytest.fixture(autouse=True)

@@ -246,3 +246,17 @@ def case_queue_for_user(user: Any) -> QuerySet[Case]:
             )
             condition |= Q(sla_light=SlaLight.RED, status__in=TIMED_STATUSES, grid__path__startswith=duty.path)
     return cases_visible_to(user).filter(condition)
+
+
+def case_seen_as_staff(user: Any, case: Case) -> bool:
+    """True when the user sees the case through their work (scope or department), not only as its
+    reporter — the reporter-only view leaves out internal notes and staff names."""
+    if scope_for(user, Capability.VIEW_CASES).covers(case.grid.path):
+        return True
+    return any(
+        duty.role in _DISPATCHED_ROLES
+        and duty.department_id is not None
+        and duty.department_id == case.department_id
+        and duty.covers(case.grid.path)
+        for duty in duties_of(user)
+    )
