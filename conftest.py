@@ -34,6 +34,24 @@ def personas(tree: AreaTree) -> dict[str, object]:
     }
 
 
+@pytest.fixture
+def case_rules(transactional_db: None) -> None:
+    """The categories and time limits migrations seed, for transactional tests: a transactional
+    test's flush at its end deletes them for the transactional tests that come after it."""
+    import importlib
+
+    from django.apps import apps as django_apps
+
+    from gridgov.cases.models import Category
+
+    if Category.objects.exists():
+        return
+    seed = importlib.import_module("gridgov.cases.migrations.0003_seed_categories")
+    lifecycle = importlib.import_module("gridgov.cases.migrations.0004_cases_lifecycle")
+    seed.load(django_apps, None)
+    lifecycle.close_limit_from_department_limit(django_apps, None)
+
+
 @pytest.fixture(autouse=True)
 def _fast_password_hashing(settings: pytest.FixtureRequest) -> None:
     # PBKDF2's deliberate slowness protects real passwords, not test ones.

@@ -11,17 +11,26 @@ from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db.models import Q, QuerySet
+from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.http import Http404
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from gridgov.accounts.choices import ROLE_CAPABILITIES, Capability, Role
-from gridgov.accounts.scope import scope_for
+from gridgov.accounts.models import Department
+from gridgov.accounts.scope import AreaScope, scope_for
 from gridgov.cases.calendar import WorkingCalendar, parse_office_hours
 from gridgov.cases.choices import TIMED_STATUSES, CaseStatus, CloseReason, SlaLight, Tier, Urgency
-from gridgov.cases.models import CalendarOverride, Case, CaseStep, Category, SlaPolicy
-from gridgov.cases.rules import can_handle, can_supervise, can_verify, dispatches, duties_of, speaks_for_reporter
+from gridgov.cases.models import CalendarOverride, Case, CaseStep, Category, DepartmentCategory, SlaPolicy
+from gridgov.cases.rules import (
+    can_handle,
+    can_supervise,
+    can_verify,
+    dispatches,
+    duties_of,
+    path_prefixes,
+    speaks_for_reporter,
+)
 
 # Calendar overrides and SLA policies change a few times a year but are read by
 # every submit and sweep: keep them per process for a minute. The process that
@@ -259,4 +268,27 @@ def case_seen_as_staff(user: Any, case: Case) -> bool:
         and duty.department_id == case.department_id
         and duty.covers(case.grid.path)
         for duty in duties_of(user)
+    )
+
+
+def case_staff_scope(user: Any) -> AreaScope:
+    """Where the user sees cases as staff: their `view_cases` subtrees and their departments' areas."""
+    paths = list(scope_for(user, Capability.VIEW_CASES).paths)
+    paths += [duty.path for duty in duties_of(user) if duty.role in _DISPATCHED_ROLES and duty.department_id]
+    return AreaScope.from_paths(paths)
+
+
+def departments_for_case(case: Case) -> QuerySet[Department]:
+    """Departments whose area contains the case's grid, those owning its category first.
+
+    Departments are offices, not people's data; `case_dispatch` checks the choice again.
+    """
+    code = case.category.code
+    category_codes = [code[:end] for end in range(2, len(code) + 1, 2)]
+    owns = DepartmentCategory.objects.filter(department=OuterRef("pk"), category__code__in=category_codes)
+    return (
+        Department.objects.filter(area__path__in=path_prefixes(case.grid.path))
+        .select_related("area")
+        .annotate(owns_category=Exists(owns))
+        .order_by("-owns_category", "code")
     )

@@ -1,4 +1,11 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
+
+from gridgov.notices import views
 
 app_name = "notices"
-urlpatterns: list = []
+urlpatterns = [
+    path("", views.inbox, name="inbox"),
+    path("read-all/", views.inbox_read_all, name="read_all"),
+    path("<int:message_id>/open/", views.inbox_open, name="open"),
+    path("<int:message_id>/read/", views.inbox_read, name="read"),
+]
