@@ -469,3 +469,10 @@ def test_the_command_sets_and_lists_a_departments_categories(personas: dict[str,
         call_command("department_categories", department.code, "--set", "7777")
     call_command("department_categories", department.code, "--set", stdout=StringIO())
     assert not DepartmentCategory.objects.exists()
+
+
+def test_only_the_admin_sees_the_rules_link_in_the_top_bar(client, personas):
+    client.force_login(personas["admin"])
+    assert "事项规则" in client.get("/cases/").content.decode()
+    client.force_login(personas["town_staff"])
+    assert "事项规则" not in client.get("/cases/").content.decode()
