@@ -30,7 +30,7 @@ from django.utils.translation import gettext as _
 from ninja import Header, Query, Router, Status
 from ninja.pagination import PageNumberPagination, paginate
 
-from gridgov.accounts.choices import ROLE_CAPABILITIES, STAFF_ROLES, Capability, Role
+from gridgov.accounts.choices import STAFF_ROLES, Role
 from gridgov.accounts.models import Department
 from gridgov.areas.selectors import area_get_for_user
 from gridgov.cases.choices import TIMED_STATUSES, CaseSource, CaseStatus, SlaLight
@@ -109,9 +109,6 @@ _ACTION_DESCRIPTION = (
 
 # --- What a caller may see ---------------------------------------------------------
 
-_DISPATCHED_ROLES = frozenset(
-    role for role, capabilities in ROLE_CAPABILITIES.items() if Capability.VIEW_DISPATCHED in capabilities
-)
 # The post shown to a reporter in place of a staff member's name, most specific first.
 _POST_ORDER = (
     Role.GRID_WORKER,

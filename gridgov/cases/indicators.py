@@ -11,11 +11,11 @@ count a case they could not open.
 Cost: a fixed number of queries whatever the data — the user's duties and
 scope (cached on the user object, at most two), the area (one, only with
 `area_code`), one aggregate over cases (every count is a `Count(filter=…)`),
-one aggregate over steps, and one `values_list` of the status and three timestamps of the
-cases submitted or closed in the period, whose percentiles are computed in
-Python. That last query transfers a row per such case (a county's year is some
-tens of thousands of rows, three timestamps each), and the whole answer is
-O(n log n) in those rows for the sorting.
+one aggregate over steps, and one `values_list` of the status and three
+timestamps of the cases submitted or closed in the period, whose percentiles
+are computed in Python. That last query transfers a row per such case (a
+county's year is some tens of thousands of rows of four columns), and the
+whole answer is O(n log n) in those rows for the sorting.
 
 Percentiles use linear interpolation between closest ranks (the method of
 PostgreSQL's `percentile_cont` and numpy's default): for sorted values
@@ -40,12 +40,10 @@ from django.http import Http404
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from gridgov.accounts.choices import Capability
-from gridgov.accounts.scope import scope_for
 from gridgov.areas.models import Area
 from gridgov.cases.choices import SATISFIED_RATINGS, TIER_ORDER, TIMED_STATUSES, CaseStatus, SlaLight, StepAction
 from gridgov.cases.models import CaseStep
-from gridgov.cases.selectors import cases_visible_to
+from gridgov.cases.selectors import case_staff_scope, cases_visible_to
 
 MAX_PERIOD_DAYS = 366
 CLOSING_ACTIONS: tuple[str, ...] = (StepAction.VERIFY_PASS, StepAction.CLOSE)
@@ -101,6 +99,8 @@ def period_bounds(date_from: date, date_to: date) -> tuple[datetime, datetime]:
         raise ValidationError(_("结束日期不能早于开始日期。"))
     if (date_to - date_from).days + 1 > MAX_PERIOD_DAYS:
         raise ValidationError(_("统计时段最长为%(days)d天，请缩短时段。") % {"days": MAX_PERIOD_DAYS})
+    if date_to >= date.max:
+        raise ValidationError(_("截止日期超出范围。"))
     zone = ZoneInfo(settings.TIME_ZONE)
     start = datetime.combine(date_from, time.min, tzinfo=zone)
     end = datetime.combine(date_to + timedelta(days=1), time.min, tzinfo=zone)
@@ -123,16 +123,18 @@ def case_indicators(
 ) -> Indicators:
     """The indicators of the cases `user` may see, narrowed to an area, a department or a worker.
 
-    `area_code` must name an area inside the user's `view_cases` scope (404 otherwise,
-    and for unknown codes); `department_id` keeps cases currently at that department;
-    `worker_id` keeps cases whose current owner or last handler is that user.
+    `area_code` must name an area where the user sees cases as staff — their `view_cases`
+    scope, or the area of a department assignment (`case_staff_scope`, as the case pages'
+    area filter) — and is 404 otherwise and for unknown codes; `department_id` keeps cases
+    currently at that department; `worker_id` keeps cases whose current owner or last
+    handler is that user. Whatever the filters, only cases in `cases_visible_to(user)` count.
     """
     start, end = period_bounds(date_from, date_to)
     now = now or timezone.now()
     cases = cases_visible_to(user)
     if area_code is not None:
         path = Area.objects.filter(code=area_code.strip()).values_list("path", flat=True).first()
-        if path is None or not scope_for(user, Capability.VIEW_CASES).covers(path):
+        if path is None or not case_staff_scope(user).covers(path):
             raise Http404(_("区域不存在或无权查看。"))
         cases = cases.filter(grid__path__startswith=path)
     if department_id is not None:

@@ -121,11 +121,8 @@ def cases_visible_to(user: Any) -> QuerySet[Case]:
     if user is None or not getattr(user, "is_authenticated", False) or not user.is_active:
         return Case.objects.none()
     condition = scope_for(user, Capability.VIEW_CASES).q("grid__path")
-    dispatched_roles = {
-        role for role, capabilities in ROLE_CAPABILITIES.items() if Capability.VIEW_DISPATCHED in capabilities
-    }
     for duty in duties_of(user):
-        if duty.role in dispatched_roles and duty.department_id is not None:
+        if duty.role in _DISPATCHED_ROLES and duty.department_id is not None:
             condition |= Q(department_id=duty.department_id, grid__path__startswith=duty.path)
     condition |= Q(reporter=user)
     return Case.objects.filter(condition)
@@ -138,26 +135,13 @@ _CASE_DETAIL_RELATED = (
     "department__area",
     "owner",
     "last_handler",
-    "merged_into",
 )
 
 
 def case_get_for_user(user: Any, case_id: int) -> Case:
     """One case the user may see, with what its pages need; 404 otherwise (also for unknown ids)."""
     try:
-        return (
-            cases_visible_to(user)
-            .select_related(
-                "category",
-                "grid__parent__parent",
-                "handling_area",
-                "department__area",
-                "owner",
-                "last_handler",
-                "merged_into",
-            )
-            .get(pk=case_id)
-        )
+        return cases_visible_to(user).select_related(*_CASE_DETAIL_RELATED).get(pk=case_id)
     except (Case.DoesNotExist, ValueError, TypeError) as error:
         raise Http404 from error
 

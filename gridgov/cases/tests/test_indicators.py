@@ -13,6 +13,7 @@ from django.contrib.auth.models import AnonymousUser
 from django.core.exceptions import ValidationError
 from django.http import Http404
 
+from gridgov.accounts.choices import Role
 from gridgov.accounts.models import Department, User
 from gridgov.accounts.services import department_create
 from gridgov.areas.models import Area
@@ -30,6 +31,7 @@ from gridgov.cases.indicators import Indicators, case_indicators, percentile
 from gridgov.cases.models import Case, Category
 from gridgov.cases.services import case_accept, case_close, case_reopen, case_report_back, case_verify
 from gridgov.testing.cases import submit_case
+from gridgov.testing.factories import make_user_with_role
 
 pytestmark = pytest.mark.django_db
 
@@ -189,7 +191,26 @@ def test_the_department_filter_keeps_cases_currently_at_that_department(tree, pe
     # And our handler sees only what is dispatched to us, with or without the filter
     assert case_indicators(handler, now=NOW, **SEPTEMBER).intake == 2
     assert case_indicators(handler, department_id=other.pk, now=NOW, **SEPTEMBER).intake == 0
+    # And may narrow to an area of their department's county, still counting only our cases
+    assert case_indicators(handler, area_code=tree.district.code, now=NOW, **SEPTEMBER).intake == 2
+    assert case_indicators(handler, area_code=tree.towns[0].code, now=NOW, **SEPTEMBER).intake == 1
     assert Department.objects.count() == 2
+
+
+def test_a_town_departments_handler_gets_404_for_another_town(tree, personas, row: Row):
+    # Given a handler of a department of the first town, and a case of theirs in each town
+    department = department_create(actor=None, area=tree.towns[0], code="D370281001", name="街道综合执法队")
+    handler = make_user_with_role(Role.DEPARTMENT_HANDLER, tree.towns[0], department=department)
+    at = {"status": CaseStatus.DISPATCHED, "tier": Tier.DEPARTMENT, "department": department}
+    Case.objects.bulk_create([row(tree.grids[0], **at), row(tree.grids[6], **at)])
+    # Then only the case in their own town counts, and the other town is a 404
+    assert case_indicators(handler, now=NOW, **SEPTEMBER).intake == 1
+    assert case_indicators(handler, area_code=tree.towns[0].code, now=NOW, **SEPTEMBER).intake == 1
+    with pytest.raises(Http404):
+        case_indicators(handler, area_code=tree.towns[1].code, now=NOW, **SEPTEMBER)
+    # And a resident, who sees their own reports, may not name an area at all
+    with pytest.raises(Http404):
+        case_indicators(personas["resident"], area_code=tree.grids[0].code, now=NOW, **SEPTEMBER)
 
 
 def test_the_worker_filter_keeps_cases_owned_or_last_handled_by_them(tree, personas, row: Row):
@@ -361,5 +382,7 @@ def test_a_period_ending_before_it_starts_or_longer_than_366_days_is_refused(per
     with pytest.raises(ValidationError) as too_long:
         case_indicators(command, date_from=date(2024, 1, 1), date_to=date(2025, 1, 1))
     assert "366" in too_long.value.messages[0]
+    with pytest.raises(ValidationError):
+        case_indicators(command, date_from=date.max, date_to=date.max)
     # A whole leap year is exactly 366 days, and allowed
     assert case_indicators(command, date_from=date(2024, 1, 1), date_to=date(2024, 12, 31)).intake == 0
