@@ -79,5 +79,11 @@ print()
 print(f"{'角色 role':<22}{'用户名 username':<18}{'密码 password':<26}区域 area")
 for user in summary["users"]:
     print(f"{user['role']:<22}{user['username']:<18}{user['password']:<26}{user['area_code']}")
+for handler in summary.get("department_handlers", []):
+    print(f"{'department_handler':<22}{handler['username']:<18}{handler['password']:<26}{handler['department']}")
+cases = (summary.get("counts") or {}).get("cases")
+if cases:
+    print()
+    print(f"演示事项（近一年）：{cases} 件；事项待办见 /cases/，消息见 /inbox/")
 PYEOF
 wait -n "${pids[@]}"

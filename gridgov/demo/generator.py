@@ -7,7 +7,9 @@ at areas or users, a delete to `gridgov.demo.reset`.
 
 Writes go through the app services (`areas_bulk_create`,
 `compounds_bulk_create`, `user_create`, `users_bulk_create`, `role_assign`,
-`households_bulk_create`, `residents_bulk_register` …).
+`households_bulk_create`, `residents_bulk_register`, `department_categories_set`,
+`case_submit` …), except the year of historical cases, which `cases` simulates
+with the services' rules and writes in bulk (see its docstring).
 """
 
 from __future__ import annotations
@@ -15,10 +17,12 @@ from __future__ import annotations
 import random
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from django.db import transaction
 from django.db.models import Count, Sum
+from django.utils import timezone
 
 from gridding.geo import geometry_to_geojson
 from gridgov.accounts.choices import Role
@@ -34,7 +38,9 @@ from gridgov.areas.services import (
     buildings_bulk_create,
     compounds_bulk_create,
 )
-from gridgov.demo import names, people
+from gridgov.cases.choices import OPEN_STATUSES
+from gridgov.cases.models import Case, CaseStep, DepartmentCategory
+from gridgov.demo import cases, names, people
 from gridgov.demo.layout import COUNTY_CODE, CountyPlan, plan_county
 from gridgov.demo.presets import PRESETS, Preset, TownKind
 from gridgov.registry.choices import Residence
@@ -103,6 +109,7 @@ class DemoSummary:
     users: list[DemoUser]
     counts: dict[str, int]
     example_grid_worker: str | None = None  # one of the per-grid workers, if any
+    department_handlers: list[cases.HandlerLogin] = field(default_factory=list)  # besides the sample `handler`
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -112,7 +119,13 @@ class DemoSummary:
                 {"username": u.username, "password": u.password, "role": u.role, "area_code": u.area_code}
                 for u in self.users
             ],
+            "department_handlers": [
+                {"username": h.username, "password": self.password, "department": h.department_name}
+                for h in self.department_handlers
+            ],
             "grid_worker_username_pattern": GRID_WORKER_USERNAME_PREFIX + "<grid_code>",
+            "community_staff_username_pattern": cases.COMMUNITY_STAFF_PREFIX + "<community_code>",
+            "town_staff_username_pattern": cases.TOWN_STAFF_PREFIX + "<town_code>",
             "counts": self.counts,
         }
 
@@ -124,6 +137,7 @@ class DemoBuild:
     preset: Preset
     seed: int
     actor: Any = None
+    now: datetime = field(default_factory=timezone.now)  # the year of cases ends here
     plan: CountyPlan | None = None
     areas: dict[str, Area] = field(default_factory=dict)  # by code
     buildings: list[Building] = field(default_factory=list)  # in creation order, i.e. grouped by grid
@@ -131,6 +145,7 @@ class DemoBuild:
     password: str = ""
     users: list[DemoUser] = field(default_factory=list)
     example_grid_worker: str | None = None
+    department_handlers: list[cases.HandlerLogin] = field(default_factory=list)
     # Called with (households, residents) registered so far, after each chunk of the residents step.
     progress: Callable[[int, int], None] | None = None
 
@@ -289,10 +304,37 @@ def _grid_workers_bulk_create(build: DemoBuild, grids: list[Area], full_names: l
     build.example_grid_worker = users[0].username
 
 
+def step_case_staff(build: DemoBuild) -> None:
+    """Departments' categories, their handlers, and staff on every community and town (see `cases`)."""
+    build.department_handlers = cases.case_staff_create(
+        actor=build.actor,
+        departments=build.departments,
+        areas=build.areas,
+        password=build.password,
+        rng=build.rng("case-staff"),
+    )
+
+
+def step_cases(build: DemoBuild) -> None:
+    """A year of cases up to `build.now` (see `cases`)."""
+    if build.preset.cases_per_year:
+        cases.cases_populate(now=build.now, total=build.preset.cases_per_year, rng=build.rng("cases"))
+
+
 Step = Callable[[DemoBuild], None]
-STEPS: tuple[Step, ...] = (step_plan, step_areas, step_departments, step_housing, step_residents, step_users)
-# Everything but the people: a county in seconds rather than minutes (tests and benchmarks of the area tree).
-STEPS_WITHOUT_RESIDENTS: tuple[Step, ...] = tuple(step for step in STEPS if step is not step_residents)
+STEPS: tuple[Step, ...] = (
+    step_plan,
+    step_areas,
+    step_departments,
+    step_housing,
+    step_residents,
+    step_users,
+    step_case_staff,
+    step_cases,
+)
+# Everything but the people and their cases: a county in seconds rather than
+# minutes (tests and benchmarks of the area tree, accounts and case rules).
+STEPS_WITHOUT_RESIDENTS: tuple[Step, ...] = tuple(step for step in STEPS if step not in (step_residents, step_cases))
 
 
 # ---------------------------------------------------------------- summary
@@ -315,6 +357,11 @@ def demo_counts() -> dict[str, int]:
     counts["users"] = User.objects.count()
     counts["role_assignments"] = RoleAssignment.objects.count()
     counts["grid_workers"] = RoleAssignment.objects.filter(role=Role.GRID_WORKER).count()
+    counts["department_handlers"] = RoleAssignment.objects.filter(role=Role.DEPARTMENT_HANDLER).count()
+    counts["department_categories"] = DepartmentCategory.objects.count()
+    counts["cases"] = Case.objects.count()
+    counts["open_cases"] = Case.objects.filter(status__in=OPEN_STATUSES).count()
+    counts["case_steps"] = CaseStep.objects.count()
     return counts
 
 
@@ -326,16 +373,18 @@ def generate_county(
     actor: Any = None,
     steps: tuple[Step, ...] | None = None,
     progress: Callable[[int, int], None] | None = None,
+    now: datetime | None = None,
 ) -> DemoSummary:
     """Create the demo county in one transaction: all of it, or nothing.
 
     The database must hold no areas or users yet (see `reset.demo_reset`).
-    The result is identical for identical (preset, seed). `steps` defaults
+    The result is identical for identical (preset, seed, now); the cases
+    cover the year up to `now` (default: the current time). `steps` defaults
     to `STEPS`, looked up at call time; `progress` gets (households,
     residents) registered so far while the residents step runs.
     """
     resolved = PRESETS[preset] if isinstance(preset, str) else preset
-    build = DemoBuild(preset=resolved, seed=seed, actor=actor, progress=progress)
+    build = DemoBuild(preset=resolved, seed=seed, actor=actor, now=now or timezone.now(), progress=progress)
     if steps is None:
         steps = STEPS
     for step in steps:
@@ -347,4 +396,5 @@ def generate_county(
         users=build.users,
         counts=demo_counts(),
         example_grid_worker=build.example_grid_worker,
+        department_handlers=build.department_handlers,
     )

@@ -60,6 +60,8 @@ class Preset:
     urban_grid_households: float = 1.2
     rural_grid_households: float = 0.9
     grid_worker_for_every_grid: bool = True
+    # Cases in the year before generation (a grid worker's county sees ≈ 100–150 per grid and year).
+    cases_per_year: int = 0
 
 
 PRESETS: dict[str, Preset] = {
@@ -70,6 +72,7 @@ PRESETS: dict[str, Preset] = {
         grids=30,
         households=4_500,
         microgrid_grids=3,
+        cases_per_year=3_000,
     ),
     "jiaozhou": Preset(
         name="jiaozhou",
@@ -78,5 +81,6 @@ PRESETS: dict[str, Preset] = {
         grids=1_400,
         households=300_000,
         microgrid_grids=70,  # 5 % of the grids
+        cases_per_year=180_000,
     ),
 }

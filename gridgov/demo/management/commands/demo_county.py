@@ -22,7 +22,9 @@ class Command(BaseCommand):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         # Translated when the command is loaded, i.e. in the active language.
-        self.help = _("生成演示用的合成县（青岛市胶州市）：区域、网格、小区、楼栋、住户和居民、部门和各角色示例账号。")
+        self.help = _(
+            "生成演示用的合成县（青岛市胶州市）：区域、网格、小区、楼栋、住户和居民、部门和各角色示例账号，以及近一年的事项。"
+        )
 
     def add_arguments(self, parser: CommandParser) -> None:
         # Called at run time, after translations are set up: plain gettext is fine here.
@@ -37,7 +39,9 @@ class Command(BaseCommand):
         parser.add_argument(
             "--reset",
             action="store_true",
-            help=_("先删除库中所有区域、小区、楼栋、住户、居民、部门、用户、授权、审计记录和访问日志，再生成。"),
+            help=_(
+                "先删除库中所有事项、通知、区域、小区、楼栋、住户、居民、部门、用户、授权、审计记录和访问日志，再生成。"
+            ),
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
@@ -128,13 +132,29 @@ class Command(BaseCommand):
             _("用户 %(users)d 个（网格员 %(workers)d 个），角色授权 %(assignments)d 条。")
             % {"users": counts["users"], "workers": counts["grid_workers"], "assignments": counts["role_assignments"]}
         )
+        write(
+            _("事项 %(cases)d 件（近一年，其中在办 %(open)d 件），办理记录 %(steps)d 条；部门职责类别 %(links)d 条。")
+            % {
+                "cases": counts["cases"],
+                "open": counts["open_cases"],
+                "steps": counts["case_steps"],
+                "links": counts["department_categories"],
+            }
+        )
         write(_("示例账号（密码均为 %(password)s）：") % {"password": summary.password})
         for user in summary.users:
             write(f"  {user.username} · {Role(user.role).label} · {user.area_code}")
+        if summary.department_handlers:
+            write(_("职能部门办理人账号（密码相同）："))
+            for handler in summary.department_handlers:
+                write(f"  {handler.username} · {handler.department_name}")
         if summary.example_grid_worker:
             write(
                 _("其余每个网格各有一名网格员，用户名为 gw 加 15 位网格编码（如 %(username)s），密码相同。")
                 % {"username": summary.example_grid_worker}
             )
+        write(
+            _("其余每个村/社区、镇街各有一名工作人员，用户名为 cs 加 12 位村/社区编码、ts 加 9 位镇街编码，密码相同。")
+        )
         if summary_path is not None:
             write(_("账号与统计已写入 %(path)s。") % {"path": summary_path})
