@@ -762,27 +762,25 @@ def case_report_back(
 
 
 def _back_to_last_handler(case: Case, now: datetime) -> dict[str, Any]:
-    """Columns that give the case back to whoever handled it last, or to that tier's queue."""
-    tier = case.last_handler_tier or case.tier
+    """Columns that give the case back to whoever handled it last, or to its tier's queue.
+
+    The case stays at the tier it is at (the one that reported back, or that closed
+    it): its handling unit and department belong to that tier. The last handler gets
+    it back only when they still work that tier; a case closed by another tier than
+    the one that last reported back goes to the closing tier's queue.
+    """
     handler = case.last_handler
-    probe = Case(
-        tier=tier,
-        handling_area=case.handling_area,
-        grid=case.grid,
-        department=case.department,
-    )
-    keeps_owner = handler is not None and handler.is_active and can_handle(handler, probe)
+    keeps_owner = handler is not None and handler.is_active and can_handle(handler, case)
     if keeps_owner:
         status = CaseStatus.HANDLING
-    elif tier == Tier.DEPARTMENT:
+    elif case.tier == Tier.DEPARTMENT:
         status = CaseStatus.DISPATCHED
     else:
         status = CaseStatus.SUBMITTED
     return {
         "status": status,
-        "tier": tier,
         "owner": handler if keeps_owner else None,
-        **_clock(_policy(case), now, TIER_LIMIT_FIELD[tier]),
+        **_clock(_policy(case), now, TIER_LIMIT_FIELD[case.tier]),
     }
 
 
