@@ -936,8 +936,9 @@ class _Story:
         )
 
     def _back_to_last_handler(self, at: datetime) -> dict[str, Any]:
-        # Every demo account stays active and keeps its role, so the last handler keeps the case.
-        tier = self.row["last_handler_tier"] or self.row["tier"]
+        # As `case_reopen` and a failed verification do: the case stays at its tier, and since every
+        # demo account stays active and keeps its role, the last handler gets it back.
+        tier = self.row["tier"]
         return {
             "status": CaseStatus.HANDLING,
             "tier": tier,
