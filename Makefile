@@ -25,6 +25,7 @@ test: install
 bench: install
 	$(PY) benchmarks/grid_at.py --output benchmarks/results/grid_at.json
 	$(PY) benchmarks/registry.py --output benchmarks/results/registry.json
+	$(PY) benchmarks/cases.py --output benchmarks/results/cases.json
 
 lint: install
 	$(VENV)/bin/ruff check .
