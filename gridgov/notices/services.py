@@ -21,18 +21,25 @@ URGENT_KINDS = frozenset({NoticeKind.SLA_WARNING, NoticeKind.SUPERVISION})
 MAX_ATTEMPTS = 10
 
 
-def notices_queue(*, recipient_ids: Iterable[int], kind: str, title: str, body: str = "", link: str = "") -> int:
-    """Put one inbox notice per distinct recipient into the outbox, plus one per extra
-    configured channel for urgent kinds (warnings, supervision).
-
-    Call it inside the transaction of the change the notice is about.
-    """
+def notices_build(
+    *, recipient_ids: Iterable[int], kind: str, title: str, body: str = "", link: str = ""
+) -> list[Notice]:
+    """Unsaved outbox rows: one inbox notice per distinct recipient, plus one per extra configured
+    channel for urgent kinds (warnings, supervision)."""
     channels = [Channel.INBOX, *(sorted(extra_channels()) if kind in URGENT_KINDS else [])]
-    rows = [
+    return [
         Notice(recipient_id=user_id, channel=channel, kind=kind, title=title[:200], body=body, link=link[:200])
         for user_id in sorted(set(recipient_ids))
         for channel in channels
     ]
+
+
+def notices_queue(*, recipient_ids: Iterable[int], kind: str, title: str, body: str = "", link: str = "") -> int:
+    """Put the notices of `notices_build` into the outbox.
+
+    Call it inside the transaction of the change the notice is about.
+    """
+    rows = notices_build(recipient_ids=recipient_ids, kind=kind, title=title, body=body, link=link)
     Notice.objects.bulk_create(rows)
     return len(rows)
 

@@ -6,8 +6,10 @@ import hashlib
 import json
 import re
 import uuid
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -58,7 +60,8 @@ from gridgov.cases.rules import (
 )
 from gridgov.cases.selectors import sla_policy_for, working_calendar
 from gridgov.notices.choices import NoticeKind
-from gridgov.notices.services import notices_queue
+from gridgov.notices.models import Notice
+from gridgov.notices.services import notices_build, notices_queue
 from gridgov.registry.crypto import field_encrypt
 from gridgov.registry.identifiers import phone_mask, phone_normalise
 
@@ -205,12 +208,50 @@ def attachments_validate(files: Sequence[UploadedFile]) -> None:
         upload.content_type = detected
 
 
+@dataclass
+class BatchedEffects:
+    """Recipient lookups memoised and notices collected, for work over many cases at once (the
+    SLA sweep): one notice INSERT per chunk instead of one per case. `flush` writes the notices
+    and must run inside the transaction of the changes they are about."""
+
+    holders: dict[tuple[str, str, int | None], list[int]] = field(default_factory=dict)
+    notices: list[Notice] = field(default_factory=list)
+
+    def flush(self) -> None:
+        Notice.objects.bulk_create(self.notices, batch_size=1000)
+        self.notices.clear()
+
+
+_batched: ContextVar[BatchedEffects | None] = ContextVar("gridgov_case_batched_effects", default=None)
+
+
+@contextmanager
+def batched_effects() -> Iterator[BatchedEffects]:
+    effects = BatchedEffects()
+    token = _batched.set(effects)
+    try:
+        yield effects
+    finally:
+        _batched.reset(token)
+
+
+def current_batched_effects() -> BatchedEffects | None:
+    return _batched.get()
+
+
 def _holders(role: str, path: str, department_id: int | None = None) -> list[int]:
     """Active users holding `role` on the node with `path` or on one of its ancestors."""
+    effects = _batched.get()
+    key = (role, path, department_id)
+    if effects is not None and key in effects.holders:
+        return list(effects.holders[key])
     assignments = RoleAssignment.objects.filter(role=role, area__path__in=path_prefixes(path), user__is_active=True)
     if department_id is not None:
         assignments = assignments.filter(department_id=department_id)
-    return list(assignments.values_list("user_id", flat=True).distinct())
+    holders = list(assignments.values_list("user_id", flat=True).distinct())
+    if effects is not None:
+        effects.holders[key] = holders
+    return list(holders)
 
 
 def _tier_holders(case: Case) -> list[int]:
@@ -236,7 +277,13 @@ def _superior_holders(case: Case) -> list[int]:
 
 
 def _notify(recipients: Iterable[int], case: Case, *, kind: str, title: str, body: str = "") -> None:
-    notices_queue(recipient_ids=recipients, kind=kind, title=title, body=body, link=case_link(case.pk))
+    effects = _batched.get()
+    if effects is None:
+        notices_queue(recipient_ids=recipients, kind=kind, title=title, body=body, link=case_link(case.pk))
+        return
+    effects.notices.extend(
+        notices_build(recipient_ids=recipients, kind=kind, title=title, body=body, link=case_link(case.pk))
+    )
 
 
 def _require_status(case: Case, allowed: Iterable[str], action_label: str) -> None:
@@ -336,7 +383,12 @@ def _resolve_grid(data: CaseInput) -> Area:
         hit = grid_at(data.longitude, data.latitude)
         if hit is None:
             raise ValidationError(_("该位置不在任何网格内，请在地图上重新选点，或选择所在网格。"))
-        return Area.objects.select_related("parent__parent").get(pk=hit.id)
+        # The outlines are not needed here; decoding three GeoJSON polygons per submit is not free.
+        return (
+            Area.objects.select_related("parent__parent")
+            .defer("geometry", "parent__geometry", "parent__parent__geometry")
+            .get(pk=hit.id)
+        )
     if data.grid is None:
         raise ValidationError(_("请在地图上选点，或选择事项所在网格。"))
     grid = data.grid
@@ -349,11 +401,15 @@ def _resolve_grid(data: CaseInput) -> Area:
 
 def _existing_submission(actor: Any, idempotency_key: str, data: CaseInput) -> Case | None:
     """The case an earlier submit with the same key (or the same external number) created, if any."""
-    existing = None
+    # The excludes let SQLite use the partial unique indexes (key <> '') instead of scanning the
+    # submitter's history; no ordering, so that no other index looks cheaper.
     if idempotency_key:
-        existing = Case.objects.filter(submitted_by=actor, idempotency_key=idempotency_key).first()
+        matches = Case.objects.filter(submitted_by=actor, idempotency_key=idempotency_key).exclude(idempotency_key="")
     elif data.external_ref:
-        existing = Case.objects.filter(source=data.source, external_ref=data.external_ref).first()
+        matches = Case.objects.filter(source=data.source, external_ref=data.external_ref).exclude(external_ref="")
+    else:
+        return None
+    existing = next(iter(matches.order_by()[:1]), None)
     if existing is None:
         return None
     if existing.idempotency_fingerprint != data.fingerprint():

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
 from django.db import transaction
+from django.db.models import QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -36,6 +38,8 @@ from gridgov.cases.services.lifecycle import (
     _superior_holders,
     _tier_holders,
     _transition,
+    batched_effects,
+    current_batched_effects,
 )
 from gridgov.notices.choices import NoticeKind
 
@@ -61,17 +65,18 @@ def sla_sweep(*, now: datetime | None = None, chunk: int = SWEEP_CHUNK) -> Sweep
     on `version` for breaches), in transactions of `chunk` cases: a second
     sweep, a second worker or a rerun after a crash finds nothing left to do
     for the cases already handled, so every breach escalates exactly once.
+    Recipients are looked up once per sweep and each chunk's notices are
+    written with one INSERT, in the chunk's transaction.
     """
     now = _now(now)
     result = SweepResult()
+    # `.order_by()` drops the model's ordering: with table statistics SQLite would
+    # otherwise walk the whole table in submission order.
     warn_ids = list(
-        Case.objects.filter(
-            status__in=TIMED_STATUSES, sla_light=SlaLight.GREEN, warn_at__lte=now, due_at__gt=now
-        ).values_list("pk", flat=True)
+        Case.objects.filter(status__in=TIMED_STATUSES, sla_light=SlaLight.GREEN, warn_at__lte=now, due_at__gt=now)
+        .order_by()
+        .values_list("pk", flat=True)
     )
-    for start in range(0, len(warn_ids), chunk):
-        with transaction.atomic():
-            result.warned += _warn_cases(warn_ids[start : start + chunk], now)
     # A step never breaches at the instant it starts (a zero limit would otherwise
     # escalate again on a rerun at the same `now`).
     breach_ids = list(
@@ -80,22 +85,44 @@ def sla_sweep(*, now: datetime | None = None, chunk: int = SWEEP_CHUNK) -> Sweep
         .order_by("due_at")
         .values_list("pk", flat=True)
     )
-    for start in range(0, len(breach_ids), chunk):
-        with transaction.atomic():
-            for case in Case.objects.filter(pk__in=breach_ids[start : start + chunk]).select_related(
-                "grid", "handling_area", "category", "department__area"
-            ):
-                escalated = _breach_case(case, now)
-                if escalated is None:
-                    continue
-                result.breached += 1
-                result.escalated += int(escalated)
+    departments = _DepartmentOwners()
+    with batched_effects() as effects:
+        for start in range(0, len(warn_ids), chunk):
+            with transaction.atomic():
+                result.warned += _warn_cases(_sweep_cases(warn_ids[start : start + chunk]), now)
+                effects.flush()
+        for start in range(0, len(breach_ids), chunk):
+            with transaction.atomic():
+                for case in _sweep_cases(breach_ids[start : start + chunk]):
+                    escalated = _breach_case(case, now, departments)
+                    if escalated is None:
+                        continue
+                    result.breached += 1
+                    result.escalated += int(escalated)
+                effects.flush()
     return result
 
 
-def _warn_cases(case_ids: list[int], now: datetime) -> int:
+def _sweep_cases(case_ids: list[int]) -> QuerySet[Case]:
+    """The cases with the areas a breach walks up through, without their (unused) outlines."""
+    return (
+        Case.objects.filter(pk__in=case_ids)
+        .order_by()
+        .select_related("grid__parent__parent", "handling_area__parent", "category", "department__area")
+        .defer(
+            "grid__geometry",
+            "grid__parent__geometry",
+            "grid__parent__parent__geometry",
+            "handling_area__geometry",
+            "handling_area__parent__geometry",
+            "department__area__geometry",
+        )
+    )
+
+
+def _warn_cases(cases: Iterable[Case], now: datetime) -> int:
     warned = 0
-    for case in Case.objects.filter(pk__in=case_ids).select_related("grid", "handling_area"):
+    for case in cases:
         claimed = Case.objects.filter(
             pk=case.pk, version=case.version, sla_light=SlaLight.GREEN, warn_at__lte=now, due_at__gt=now
         ).update(sla_light=SlaLight.YELLOW)
@@ -112,23 +139,34 @@ def _warn_cases(case_ids: list[int], now: datetime) -> int:
     return warned
 
 
-def _owning_department(case: Case) -> Department | None:
-    """The department that owns the case's category (or its nearest ancestor) for the case's place."""
-    codes = [case.category.code[:length] for length in range(2, len(case.category.code) + 1, 2)]
-    candidates = [
-        (len(link.category.code), len(link.department.area.path), -link.department.pk, link.department)
-        for link in DepartmentCategory.objects.filter(category__code__in=codes).select_related(
-            "category", "department__area"
-        )
-        if _department_covers(link.department, case.grid.path)
-    ]
-    if not candidates:
-        return None
-    # The most specific category wins, then the most local department.
-    return max(candidates, key=lambda item: item[:3])[3]
+class _DepartmentOwners:
+    """Which department owns which category, read once per sweep when the first town breach needs it."""
+
+    def __init__(self) -> None:
+        self._links: list[tuple[str, Department]] | None = None
+
+    def owner_of(self, case: Case) -> Department | None:
+        """The department that owns the case's category (or its nearest ancestor) for the case's place."""
+        if self._links is None:
+            self._links = [
+                (link.category.code, link.department)
+                for link in DepartmentCategory.objects.select_related("category", "department__area").defer(
+                    "department__area__geometry"
+                )
+            ]
+        code = case.category.code
+        candidates = [
+            (len(category_code), len(department.area.path), -department.pk, department)
+            for category_code, department in self._links
+            if code.startswith(category_code) and _department_covers(department, case.grid.path)
+        ]
+        if not candidates:
+            return None
+        # The most specific category wins, then the most local department.
+        return max(candidates, key=lambda item: item[:3])[3]
 
 
-def _breach_case(case: Case, now: datetime) -> bool | None:
+def _breach_case(case: Case, now: datetime, departments: _DepartmentOwners) -> bool | None:
     """Mark one breach and escalate one tier when there is one. None when someone else got there first."""
     breached = (
         case.status in TIMED_STATUSES
@@ -141,6 +179,8 @@ def _breach_case(case: Case, now: datetime) -> bool | None:
         return None
     responsible = _tier_holders(case)
     superiors = _superior_holders(case)
+    effects = current_batched_effects()
+    notices_before = len(effects.notices) if effects is not None else 0
     breach_detail = {"due_at": case.due_at.isoformat() if case.due_at else None}
     escalated = False
     try:
@@ -165,7 +205,7 @@ def _breach_case(case: Case, now: datetime) -> bool | None:
                 )
                 escalated = True
             elif case.status in (CaseStatus.SUBMITTED, CaseStatus.HANDLING) and case.tier == Tier.TOWN:
-                department = _owning_department(case)
+                department = departments.owner_of(case)
                 if department is not None:
                     _dispatch(
                         case,
@@ -197,5 +237,8 @@ def _breach_case(case: Case, now: datetime) -> bool | None:
                 body=_("事项编号%(number)s，请尽快办理。") % {"number": case.number},
             )
     except CaseConflict:
+        if effects is not None:
+            # The savepoint rolled back this case's changes; drop its collected notices too.
+            del effects.notices[notices_before:]
         return None
     return escalated
