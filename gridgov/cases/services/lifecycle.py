@@ -417,28 +417,21 @@ def _existing_submission(actor: Any, idempotency_key: str, data: CaseInput) -> C
     return existing
 
 
-def case_submit(
-    *,
-    actor: Any,
-    data: CaseInput,
-    idempotency_key: str = "",
-    attachments: Sequence[UploadedFile] = (),
-    now: datetime | None = None,
-) -> tuple[Case, bool]:
-    """Register a case and route it to its grid's worker. Returns (case, created).
+@dataclass(frozen=True)
+class _ValidSubmission:
+    title: str
+    description: str
+    address: str
+    reporter_name: str
+    external_ref: str
+    phone_ciphertext: str
+    phone_masked: str
+    grid: Area
+    policy: SlaPolicy
+    reporter: Any
 
-    With an `idempotency_key` (per submitter) or an `external_ref` (per source,
-    e.g. the 12345 order number) a repeated submit returns the first case.
-    """
-    now = _now(now)
-    if not getattr(actor, "is_authenticated", False) or not actor.is_active:
-        raise CaseForbidden(_("请先登录。"))
-    idempotency_key = (idempotency_key or "").strip()
-    if len(idempotency_key) > 100:
-        raise ValidationError(_("请求编号（Idempotency-Key）不能超过100个字符。"))
-    existing = _existing_submission(actor, idempotency_key, data)
-    if existing is not None:
-        return existing, False
+
+def _submission_validated(actor: Any, data: CaseInput, attachments: Sequence[UploadedFile]) -> _ValidSubmission:
     if data.kind not in CaseKind.values:
         raise ValidationError(_("未知的事项类型：%(value)s") % {"value": data.kind})
     if data.source not in CaseSource.values:
@@ -461,6 +454,49 @@ def case_submit(
     reporter = actor if data.source == CaseSource.RESIDENT else None
     if reporter is not None and not reporter_name:
         reporter_name = actor.full_name or ""
+    return _ValidSubmission(
+        title=title,
+        description=description,
+        address=address,
+        reporter_name=reporter_name,
+        external_ref=external_ref,
+        phone_ciphertext=phone_ciphertext,
+        phone_masked=phone_masked,
+        grid=grid,
+        policy=policy,
+        reporter=reporter,
+    )
+
+
+def case_submit(
+    *,
+    actor: Any,
+    data: CaseInput,
+    idempotency_key: str = "",
+    attachments: Sequence[UploadedFile] = (),
+    now: datetime | None = None,
+) -> tuple[Case, bool]:
+    """Register a case and route it to its grid's worker. Returns (case, created).
+
+    With an `idempotency_key` (per submitter) or an `external_ref` (per source,
+    e.g. the 12345 order number) a repeated submit returns the first case.
+    """
+    now = _now(now)
+    if not getattr(actor, "is_authenticated", False) or not actor.is_active:
+        raise CaseForbidden(_("请先登录。"))
+    idempotency_key = (idempotency_key or "").strip()
+    if len(idempotency_key) > 100:
+        raise ValidationError(_("请求编号（Idempotency-Key）不能超过100个字符。"))
+    try:
+        valid = _submission_validated(actor, data, attachments)
+    except (ValidationError, CaseForbidden):
+        # A retry of a submit that was accepted earlier returns that case even if the
+        # rules changed since (a category deactivated, the actor's role moved).
+        existing = _existing_submission(actor, idempotency_key, data)
+        if existing is None:
+            raise
+        return existing, False
+    grid, policy, reporter = valid.grid, valid.policy, valid.reporter
     try:
         with transaction.atomic():
             case = Case.objects.create(
@@ -470,21 +506,21 @@ def case_submit(
                 source=data.source,
                 category=data.category,
                 urgency=data.urgency,
-                title=title,
-                description=description,
+                title=valid.title,
+                description=valid.description,
                 grid=grid,
                 longitude=data.longitude,
                 latitude=data.latitude,
-                address=address,
+                address=valid.address,
                 reporter=reporter,
-                reporter_name=reporter_name,
-                reporter_phone_ciphertext=phone_ciphertext,
-                reporter_phone_masked=phone_masked,
+                reporter_name=valid.reporter_name,
+                reporter_phone_ciphertext=valid.phone_ciphertext,
+                reporter_phone_masked=valid.phone_masked,
                 is_anonymous=data.is_anonymous,
                 submitted_by=actor,
                 idempotency_key=idempotency_key,
                 idempotency_fingerprint=data.fingerprint(),
-                external_ref=external_ref,
+                external_ref=valid.external_ref,
                 status=CaseStatus.SUBMITTED,
                 tier=Tier.GRID,
                 handling_area=grid,
@@ -511,7 +547,7 @@ def case_submit(
                 _holders(Role.GRID_WORKER, grid.path),
                 case,
                 kind=NoticeKind.NEW_CASE,
-                title=_("新事项：%(title)s") % {"title": title},
+                title=_("新事项：%(title)s") % {"title": valid.title},
             )
     except IntegrityError:
         # A concurrent retry with the same key committed first: answer with its case.
