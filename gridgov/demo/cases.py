@@ -1789,3 +1789,79 @@ def _replay_step(case: Case, step: StepRow, actor: User, lookup: ReplayLookup) -
         case_void(actor=actor, case=case, reason=note, now=at)
     else:
         raise ValueError(f"no service replays {action!r}")
+
+
+# ------------------------------------------------------------------ the sample grid's live work
+
+SAMPLE_GRID_WORK = (
+    # (minutes before now, submitter, category code, kind, title, description, stage)
+    (
+        25,
+        "resident",
+        "0602",
+        CaseKind.COMPLAINT,
+        "楼上夜间装修噪音",
+        "3号楼楼上住户连续几晚装修到十一点以后，影响休息。",
+        "new",
+    ),
+    (
+        70,
+        "gridworker",
+        "0607",
+        CaseKind.PATROL_FINDING,
+        "消防通道堆放杂物",
+        "2号楼东侧消防通道堆放纸箱和旧家具。",
+        "new",
+    ),
+    (
+        180,
+        "gridworker",
+        "0101",
+        CaseKind.PATROL_FINDING,
+        "垃圾桶满溢",
+        "小区北门垃圾桶满溢，周边有散落垃圾。",
+        "accepted",
+    ),
+    (300, "resident", "0603", CaseKind.COMPLAINT, "小区内遛狗不牵绳", "傍晚有居民在儿童游乐区遛狗不牵绳。", "reported"),
+)
+
+
+def sample_grid_work_create(*, now: datetime, grid_worker: User, resident: User) -> int:
+    """A few fresh cases in the sample grid, through the services, so that the sample grid
+    worker's queue and inbox have live work when the demo starts: new reports to accept, one
+    being handled, one waiting for on-site verification."""
+    grid = RoleAssignment.objects.get(user=grid_worker, role=Role.GRID_WORKER).area
+    grid_index_invalidate()
+    codes = {work[2] for work in SAMPLE_GRID_WORK}
+    categories = {category.code: category for category in Category.objects.filter(code__in=codes)}
+    point = geometry_from_geojson(grid.geometry or {}).representative_point()
+    users = {"resident": resident, "gridworker": grid_worker}
+    for minutes, submitter, code, kind, title, description, stage in SAMPLE_GRID_WORK:
+        moment = now - timedelta(minutes=minutes)
+        source = CaseSource.RESIDENT if submitter == "resident" else CaseSource.PATROL
+        case, _created = case_submit(
+            actor=users[submitter],
+            data=CaseInput(
+                kind=kind,
+                category=categories[code],
+                title=title,
+                description=description,
+                source=source,
+                longitude=point.x,
+                latitude=point.y,
+                address=_("小区内"),
+            ),
+            now=moment,
+        )
+        if stage in ("accepted", "reported"):
+            case_accept(actor=grid_worker, case=case, now=moment + timedelta(minutes=12))
+        if stage == "reported":
+            case_report_back(
+                actor=grid_worker,
+                case=case,
+                result="已上门劝导，养犬人承诺遛狗牵绳。",
+                now=moment + timedelta(minutes=90),
+            )
+    grid_index_invalidate()
+    sla_sweep(now=now)
+    return len(SAMPLE_GRID_WORK)

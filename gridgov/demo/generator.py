@@ -319,6 +319,9 @@ def step_cases(build: DemoBuild) -> None:
     """A year of cases up to `build.now` (see `cases`)."""
     if build.preset.cases_per_year:
         cases.cases_populate(now=build.now, total=build.preset.cases_per_year, rng=build.rng("cases"))
+        sample = {user.username: user for user in User.objects.filter(username__in=["gridworker", "resident"])}
+        if len(sample) == 2:
+            cases.sample_grid_work_create(now=build.now, grid_worker=sample["gridworker"], resident=sample["resident"])
 
 
 Step = Callable[[DemoBuild], None]
