@@ -1572,6 +1572,11 @@ def cases_populate(*, now: datetime, total: int, rng: random.Random) -> CasesRes
     grid_index_invalidate()
     # The worker's first pass: warnings and breaches due by now.
     sla_sweep(now=now)
+    if connection.vendor == "postgresql":
+        # Freshly bulk-loaded tables have no statistics until autovacuum comes by; without
+        # them the planner picks nested loops over the whole year (minutes instead of ms).
+        with connection.cursor() as cursor:
+            cursor.execute("ANALYZE cases_case, cases_casestep, notices_notice")
     return result
 
 
