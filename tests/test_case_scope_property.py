@@ -24,9 +24,7 @@ the case's number, the fixed 404 body, or 401 for deactivated users).
 
 from __future__ import annotations
 
-import logging
 import time
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -329,18 +327,6 @@ def check_user(
     assert client.get(f"/cases/{unknown}/").status_code == (404 if plan.active else 302)
     assert client.get(f"/api/v1/cases/{unknown}", **token).status_code == (404 if plan.active else 401)
     tally.checks += 3
-
-
-@pytest.fixture
-def quiet_request_log() -> Iterator[None]:
-    # Hundreds of expected 404 warnings would cost more time than the requests.
-    loggers = [logging.getLogger(name) for name in ("django.request", "django.security.csrf")]
-    levels = [logger.level for logger in loggers]
-    for logger in loggers:
-        logger.setLevel(logging.ERROR)
-    yield
-    for logger, level in zip(loggers, levels, strict=True):
-        logger.setLevel(level)
 
 
 def test_no_case_leaks_through_selectors_or_pages(quiet_request_log: None) -> None:

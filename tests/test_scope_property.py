@@ -18,7 +18,6 @@ outside the visible set.
 
 from __future__ import annotations
 
-import logging
 import random
 import re
 import time
@@ -334,18 +333,6 @@ def _roomy_frame_caller() -> Callable[..., Any]:
 
 
 call_with_roomy_stack = _roomy_frame_caller()
-
-
-@pytest.fixture
-def quiet_request_log() -> Iterator[None]:
-    # Thousands of expected 404/401 warnings would cost more time than the requests.
-    loggers = [logging.getLogger(name) for name in ("django.request", "django.security.csrf")]
-    levels = [logger.level for logger in loggers]
-    for logger in loggers:
-        logger.setLevel(logging.ERROR)
-    yield
-    for logger, level in zip(loggers, levels, strict=True):
-        logger.setLevel(level)
 
 
 def test_no_area_leaks_across_pages_and_api(quiet_request_log: None) -> None:

@@ -53,14 +53,17 @@ def area_children_for_user(user: Any, area: Area) -> QuerySet[Area]:
     return area_scope(user).filter(Area.objects.filter(parent=area)).order_by("code")
 
 
+def area_path_prefixes(path: str) -> list[str]:
+    """`370200/370281/012/` → [`370200/`, `370200/370281/`, `370200/370281/012/`]: the paths of the
+    node and its ancestors, top first."""
+    segments = [segment for segment in path.split("/") if segment]
+    return ["".join(f"{segment}/" for segment in segments[: depth + 1]) for depth in range(len(segments))]
+
+
 def area_breadcrumbs_for_user(user: Any, area: Area) -> list[Area]:
     """Ancestors of `area` that lie inside the scope, top first, ending with `area`."""
     scope = area_scope(user)
-    prefixes = []
-    segments = area.path.rstrip("/").split("/")
-    for depth in range(1, len(segments) + 1):
-        prefixes.append("/".join(segments[:depth]) + "/")
-    visible = [path for path in prefixes if scope.covers(path)]
+    visible = [path for path in area_path_prefixes(area.path) if scope.covers(path)]
     by_path = {a.path: a for a in Area.objects.filter(path__in=visible)}
     return [by_path[path] for path in visible if path in by_path]
 

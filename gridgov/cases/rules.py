@@ -109,12 +109,6 @@ def is_staff_over(user: Any, *, grid_path: str) -> bool:
     return any(duty.role in roles and duty.covers(grid_path) for duty in duties_of(user))
 
 
-def path_prefixes(path: str) -> list[str]:
-    """`370200/370281/012/` → [`370200/`, `370200/370281/`, `370200/370281/012/`]: the node and its ancestors."""
-    parts = [part for part in path.split("/") if part]
-    return ["".join(f"{part}/" for part in parts[: index + 1]) for index in range(len(parts))]
-
-
 def can_handle(user: Any, case: Case) -> bool:
     """The user works the case's current tier for its place."""
     return handles_tier(

@@ -19,6 +19,7 @@ from django.utils.translation import gettext as _
 from gridgov.accounts.choices import ROLE_CAPABILITIES, Capability, Role
 from gridgov.accounts.models import Department
 from gridgov.accounts.scope import AreaScope, scope_for
+from gridgov.areas.selectors import area_path_prefixes
 from gridgov.cases.calendar import WorkingCalendar, parse_office_hours
 from gridgov.cases.choices import TIMED_STATUSES, CaseStatus, CloseReason, SlaLight, Tier, Urgency
 from gridgov.cases.models import CalendarOverride, Case, CaseStep, Category, DepartmentCategory, SlaPolicy
@@ -28,7 +29,6 @@ from gridgov.cases.rules import (
     can_verify,
     dispatches,
     duties_of,
-    path_prefixes,
     speaks_for_reporter,
 )
 
@@ -80,6 +80,11 @@ def working_calendar() -> WorkingCalendar:
 
 def calendar_overrides() -> list[CalendarOverride]:
     return list(CalendarOverride.objects.all())
+
+
+def category_code_chain(code: str) -> list[str]:
+    """`060201` → [`06`, `0602`, `060201`]: the codes of a category and its ancestors, top first."""
+    return [code[:length] for length in range(2, len(code) + 1, 2)]
 
 
 def category_tree() -> list[Category]:
@@ -267,11 +272,11 @@ def departments_for_case(case: Case) -> QuerySet[Department]:
 
     Departments are offices, not people's data; `case_dispatch` checks the choice again.
     """
-    code = case.category.code
-    category_codes = [code[:end] for end in range(2, len(code) + 1, 2)]
-    owns = DepartmentCategory.objects.filter(department=OuterRef("pk"), category__code__in=category_codes)
+    owns = DepartmentCategory.objects.filter(
+        department=OuterRef("pk"), category__code__in=category_code_chain(case.category.code)
+    )
     return (
-        Department.objects.filter(area__path__in=path_prefixes(case.grid.path))
+        Department.objects.filter(area__path__in=area_path_prefixes(case.grid.path))
         .select_related("area")
         .annotate(owns_category=Exists(owns))
         .order_by("-owns_category", "code")

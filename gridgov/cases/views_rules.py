@@ -42,7 +42,13 @@ from gridgov.cases.forms_rules import (
     form_error_text,
 )
 from gridgov.cases.models import Category, DepartmentCategory, SlaPolicy
-from gridgov.cases.selectors import calendar_overrides, rules_cache_clear, sla_policy_for, working_calendar
+from gridgov.cases.selectors import (
+    calendar_overrides,
+    category_code_chain,
+    rules_cache_clear,
+    sla_policy_for,
+    working_calendar,
+)
 from gridgov.cases.services.config import (
     calendar_override_clear,
     calendar_override_set,
@@ -138,8 +144,7 @@ def _policy_panel(
 
 def _lineage(category: Category) -> dict[int, Category]:
     """The category and its ancestors, by id (the nodes its policies can come from)."""
-    codes = [category.code[:length] for length in range(2, len(category.code) + 1, 2)]
-    return {node.pk: node for node in Category.objects.filter(code__in=codes)}
+    return {node.pk: node for node in Category.objects.filter(code__in=category_code_chain(category.code))}
 
 
 @rules_admin_required

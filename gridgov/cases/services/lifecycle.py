@@ -26,7 +26,7 @@ from gridgov.accounts.choices import Role
 from gridgov.accounts.models import Department, RoleAssignment
 from gridgov.areas.choices import AreaLevel
 from gridgov.areas.models import Area
-from gridgov.areas.selectors import grid_at
+from gridgov.areas.selectors import area_path_prefixes, grid_at
 from gridgov.cases.choices import (
     TIMED_STATUSES,
     CaseKind,
@@ -55,7 +55,6 @@ from gridgov.cases.rules import (
     can_verify,
     dispatches,
     duties_of,
-    path_prefixes,
     speaks_for_reporter,
 )
 from gridgov.cases.selectors import sla_policy_for, working_calendar
@@ -245,7 +244,9 @@ def _holders(role: str, path: str, department_id: int | None = None) -> list[int
     key = (role, path, department_id)
     if effects is not None and key in effects.holders:
         return list(effects.holders[key])
-    assignments = RoleAssignment.objects.filter(role=role, area__path__in=path_prefixes(path), user__is_active=True)
+    assignments = RoleAssignment.objects.filter(
+        role=role, area__path__in=area_path_prefixes(path), user__is_active=True
+    )
     if department_id is not None:
         assignments = assignments.filter(department_id=department_id)
     holders = list(assignments.values_list("user_id", flat=True).distinct())
