@@ -38,6 +38,9 @@ INSTALLED_APPS = [
     "gridgov.registry",
     "gridgov.cases",
     "gridgov.notices",
+    "gridgov.patrols",
+    "gridgov.portal",
+    "gridgov.dashboard",
     "gridgov.api",
     "gridgov.demo",
 ]

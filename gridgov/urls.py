@@ -11,6 +11,12 @@ urlpatterns = [
     path("registry/", include("gridgov.registry.urls")),
     path("cases/rules/", include("gridgov.cases.urls_rules")),
     path("cases/", include("gridgov.cases.urls")),
+    # The grid worker's phone home page: today's cases, new reports, the patrol.
+    path("today/", include("gridgov.cases.urls_today")),
     path("inbox/", include("gridgov.notices.urls")),
+    path("patrols/", include("gridgov.patrols.urls")),
+    path("dashboard/", include("gridgov.dashboard.urls")),
+    # The residents' pages: short addresses, printed on compound posters as QR codes.
+    path("r/", include("gridgov.portal.urls")),
     path("api/v1/", api.urls),
 ]

@@ -24,6 +24,9 @@ from gridgov.areas.api import router as areas_router
 from gridgov.cases.api import indicators_router
 from gridgov.cases.api import router as cases_router
 from gridgov.cases.errors import CaseConflict
+from gridgov.dashboard.api import router as dashboard_router
+from gridgov.patrols.api import router as patrols_router
+from gridgov.portal.api import router as portal_router
 from gridgov.registry.api import households_router, residents_router
 
 api = NinjaAPI(
@@ -38,6 +41,9 @@ api.add_router("/households", households_router)
 api.add_router("/residents", residents_router)
 api.add_router("/cases", cases_router)
 api.add_router("/indicators", indicators_router)
+api.add_router("/patrols", patrols_router)
+api.add_router("/dashboard", dashboard_router)
+api.add_router("/portal", portal_router)
 
 
 @api.exception_handler(Http404)

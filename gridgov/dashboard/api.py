@@ -1,0 +1,5 @@
+"""综合态势 endpoints of /api/v1."""
+
+from ninja import Router
+
+router = Router(tags=["dashboard"])

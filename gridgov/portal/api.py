@@ -1,0 +1,5 @@
+"""居民服务 endpoints of /api/v1."""
+
+from ninja import Router
+
+router = Router(tags=["portal"])
