@@ -163,7 +163,7 @@ if MAP_TILE_URL:
 CONTENT_SECURITY_POLICY = {
     "DIRECTIVES": {
         "default-src": ["'self'"],
-        "img-src": ["'self'", "data:", *_tile_origin],
+        "img-src": ["'self'", "data:", "blob:", *_tile_origin],  # blob: previews of photos picked on the phone
         "style-src": ["'self'", "'unsafe-inline'"],
         # Alpine.js evaluates its attribute expressions with Function().
         "script-src": ["'self'", "'unsafe-eval'"],

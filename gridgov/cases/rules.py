@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from gridgov.accounts.choices import Role
-from gridgov.cases.choices import Tier
+from gridgov.cases.choices import CaseSource, Tier
 
 if TYPE_CHECKING:
     from gridgov.cases.models import Case
@@ -143,3 +143,18 @@ def speaks_for_reporter(user: Any, case: Case) -> bool:
     if case.reporter_id is not None:
         return is_reporter(user, case)
     return is_staff_over(user, grid_path=case.grid.path)
+
+
+def intake_sources(user: Any) -> list[str]:
+    """The intake channels the user may register: what they would actually meet in their work."""
+    roles = {duty.role for duty in duties_of(user)}
+    sources: list[str] = []
+    if Role.GRID_WORKER in roles:
+        sources += [CaseSource.GRID_WORKER, CaseSource.PATROL]
+    if roles & {Role.COMMUNITY_STAFF, Role.TOWN_STAFF}:
+        sources.append(CaseSource.WALK_IN)
+    if Role.COUNTY_COMMAND in roles:
+        sources.append(CaseSource.HOTLINE)
+    if not sources and not roles - {Role.RESIDENT}:
+        sources.append(CaseSource.RESIDENT)
+    return sources
