@@ -26,6 +26,7 @@ bench: install
 	$(PY) benchmarks/grid_at.py --output benchmarks/results/grid_at.json
 	$(PY) benchmarks/registry.py --output benchmarks/results/registry.json
 	$(PY) benchmarks/cases.py --output benchmarks/results/cases.json
+	$(PY) benchmarks/pages.py --output benchmarks/results/pages.json
 
 lint: install
 	$(VENV)/bin/ruff check .

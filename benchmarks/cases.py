@@ -65,7 +65,6 @@ import os
 import pstats
 import random
 import resource
-import socket
 import statistics
 import subprocess
 import sys
@@ -79,7 +78,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from benchlib import ROOT, configure_django, machine_info
+from benchlib import ROOT, Server, configure_django, machine_info
 
 TZ = ZoneInfo("Asia/Shanghai")
 # A Wednesday in office hours, in a year the built-in holiday calendar knows.
@@ -876,62 +875,6 @@ def _payload(submitter: Submitter, index: int) -> dict[str, Any]:
         "latitude": lat,
         "address": f"{index % 30 + 1}号楼附近",
     }
-
-
-class Server:
-    """gunicorn serving gridgov.wsgi on a free local port, against the benchmark's database."""
-
-    def __init__(self, directory: Path) -> None:
-        with socket.socket() as probe:
-            probe.bind(("127.0.0.1", 0))
-            self.port = probe.getsockname()[1]
-        self.log = directory / "gunicorn.log"
-        command = [
-            str(Path(sys.executable).parent / "gunicorn"),
-            "gridgov.wsgi:application",
-            "--bind",
-            f"127.0.0.1:{self.port}",
-            "--workers",
-            "1",
-            "--worker-class",
-            "gthread",
-            "--threads",
-            "1",
-            "--keep-alive",
-            "30",
-            "--error-logfile",
-            str(self.log),
-        ]
-        self.process = subprocess.Popen(command, cwd=ROOT, env=os.environ.copy())  # noqa: S603
-
-    def get(self, path: str) -> tuple[int, bytes]:
-        connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
-        try:
-            connection.request("GET", path, headers={"Host": "localhost"})
-            response = connection.getresponse()
-            return response.status, response.read()
-        finally:
-            connection.close()
-
-    def wait_ready(self, timeout: float = 60.0) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"gunicorn exited:\n{self.log.read_text(errors='replace')}")
-            try:
-                self.get("/api/v1/openapi.json")
-                return
-            except OSError:
-                time.sleep(0.2)
-        raise RuntimeError("gunicorn did not start")
-
-    def stop(self) -> None:
-        self.process.terminate()
-        try:
-            self.process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
 
 
 def _api_has_case_submit(server: Server) -> bool:

@@ -2,6 +2,7 @@ from django.urls import include, path
 from django.views.generic import RedirectView
 
 from gridgov.api.api import api
+from gridgov.core.health import health
 
 urlpatterns = [
     path("", RedirectView.as_view(pattern_name="areas:home", permanent=False)),
@@ -19,4 +20,5 @@ urlpatterns = [
     # The residents' pages: short addresses, printed on compound posters as QR codes.
     path("r/", include("gridgov.portal.urls")),
     path("api/v1/", api.urls),
+    path("healthz", health, name="health"),
 ]
