@@ -41,6 +41,7 @@ INSTALLED_APPS = [
     "gridgov.patrols",
     "gridgov.portal",
     "gridgov.dashboard",
+    "gridgov.tasks",
     "gridgov.api",
     "gridgov.demo",
 ]

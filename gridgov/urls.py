@@ -17,6 +17,7 @@ urlpatterns = [
     path("inbox/", include("gridgov.notices.urls")),
     path("patrols/", include("gridgov.patrols.urls")),
     path("dashboard/", include("gridgov.dashboard.urls")),
+    path("tasks/", include("gridgov.tasks.urls")),
     # The residents' pages: short addresses, printed on compound posters as QR codes.
     path("r/", include("gridgov.portal.urls")),
     path("api/v1/", api.urls),

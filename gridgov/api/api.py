@@ -28,6 +28,7 @@ from gridgov.dashboard.api import router as dashboard_router
 from gridgov.patrols.api import router as patrols_router
 from gridgov.portal.api import router as portal_router
 from gridgov.registry.api import households_router, residents_router
+from gridgov.tasks.api import router as tasks_router
 
 api = NinjaAPI(
     title="GridGov API",
@@ -44,6 +45,7 @@ api.add_router("/indicators", indicators_router)
 api.add_router("/patrols", patrols_router)
 api.add_router("/dashboard", dashboard_router)
 api.add_router("/portal", portal_router)
+api.add_router("/tasks", tasks_router)
 
 
 @api.exception_handler(Http404)
