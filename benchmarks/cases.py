@@ -30,6 +30,9 @@ departments' categories (01/02 城管, 03 住建, 04 市场监管, 05 应急, 06
    - raw: one `INSERT INTO cases_case` per case of the same rows the service wrote
      (fresh number and key), through the same Django connection in autocommit: one
      commit per row, the same durability;
+   - raw transaction: per case, one transaction of exactly the rows the service wrote (the
+     case, its timeline row, its notices in one multi-row INSERT) — what the writes alone
+     cost, without the service's reads and Python;
    - HTTP: `POST /api/v1/cases` with a bearer token and an Idempotency-Key against
      gunicorn (1 worker, 1 thread, gthread for keep-alive) on the same database file,
      over one keep-alive `http.client` connection.
@@ -38,7 +41,9 @@ Reading the report (`submits`, `sweep`):
 
 - `submits.service_to_raw`: service submits/s over raw INSERTs/s, the goal is ≥ 0.5;
   `http_to_raw`, `http_to_service` likewise; `service_to_raw_by_round` shows how much
-  the ratio moved between the interleaved rounds. Both sides pay one fsync per commit
+  the ratio moved between the interleaved rounds. `service_to_raw_transaction` compares the
+  service with the raw writes of the same rows in one transaction, and
+  `raw_transaction_to_raw` shows what the extra rows cost by themselves. Both sides pay one fsync per commit
   (synchronous=FULL), so the ratio moves with the disk's fsync latency: compare ratios
   from one run, not rates across runs. `sql_statements_per_submit` counts what the
   service sends (COMMIT is not counted).
@@ -924,14 +929,57 @@ def _raw_rows(case_ids: list[int], prefix: str) -> list[list[Any]]:
     return rows
 
 
+@dataclass
+class RawSubmit:
+    """Everything one service submit wrote, as raw statements: the case, its timeline row and its
+    notices (one multi-row INSERT, as `bulk_create` sends it)."""
+
+    case_row: list[Any]
+    step_row: list[Any]
+    notice_sql: str
+    notice_params: list[Any]
+
+
+def _raw_submits(case_ids: list[int], prefix: str) -> list[RawSubmit]:
+    """The rows the service wrote for `case_ids` (case, step, notices), with fresh keys."""
+    from django.db import connection
+
+    from gridgov.cases.models import CaseStep
+    from gridgov.notices.models import Notice
+
+    case_rows = _raw_rows(case_ids, prefix)
+    step_writer = RowWriter(CaseStep, with_pk=False)
+    notice_writer = RowWriter(Notice, with_pk=False)
+    step_fields = [f for f in CaseStep._meta.concrete_fields if not f.primary_key]
+    notice_fields = [f for f in Notice._meta.concrete_fields if not f.primary_key]
+    steps = {step.case_id: step for step in CaseStep.objects.filter(case_id__in=case_ids, seq=1)}
+    notices: dict[int, list[Notice]] = {case_id: [] for case_id in case_ids}
+    for notice in Notice.objects.filter(link__in=[f"/cases/{case_id}/" for case_id in case_ids]).order_by("pk"):
+        notices[int(notice.link.strip("/").rsplit("/", 1)[-1])].append(notice)
+    submits = []
+    for case_id, case_row in zip(sorted(case_ids), case_rows, strict=True):
+        step = steps[case_id]
+        step_row = step_writer.row(
+            {f.attname: f.get_db_prep_save(getattr(step, f.attname), connection) for f in step_fields}
+        )
+        rows = [
+            notice_writer.row({f.attname: f.get_db_prep_save(getattr(n, f.attname), connection) for f in notice_fields})
+            for n in notices[case_id]
+        ]
+        values = ", ".join(["(" + ", ".join(["%s"] * len(notice_fields)) + ")"] * len(rows))
+        notice_sql = notice_writer.sql.split(" VALUES ")[0] + " VALUES " + values
+        submits.append(RawSubmit(case_row, step_row, notice_sql, [value for row in rows for value in row]))
+    return submits
+
+
 def _bench_submits(
     *, submits: int, rounds: int, seed: int, http: bool, directory: Path, profile: bool, warmup: int = 20
 ) -> dict[str, Any]:
-    from django.db import connection, connections
+    from django.db import connection, connections, transaction
 
     from gridgov.accounts.models import User
     from gridgov.accounts.services import api_token_issue
-    from gridgov.cases.models import Case, Category
+    from gridgov.cases.models import Case, CaseStep, Category
     from gridgov.cases.services import CaseInput, case_submit
     from gridgov.notices.models import Notice
 
@@ -975,7 +1023,8 @@ def _bench_submits(
                 status = client.submit(_payload(submitter, index), f"warm-http-{run_tag}-{index}")
                 assert status == 201, status  # noqa: S101
 
-        timings: dict[str, list[float]] = {"service": [], "raw": [], "http": []}
+        timings: dict[str, list[float]] = {"service": [], "raw": [], "raw_transaction": [], "http": []}
+        step_case_position = RowWriter(CaseStep, with_pk=False).index["case_id"]
         statuses: Counter[int] = Counter()
         per_round = max(submits // rounds, 1)
         notices_before = Notice.objects.count()
@@ -998,6 +1047,16 @@ def _bench_submits(
                     started = time.perf_counter()
                     cursor.execute(writer.sql, row)
                     timings["raw"].append(time.perf_counter() - started)
+            step_sql = RowWriter(CaseStep, with_pk=False).sql
+            for raw_submit in _raw_submits(ids, f"T{round_number}{run_tag[-6:]}"):
+                started = time.perf_counter()
+                with transaction.atomic(), connection.cursor() as cursor:
+                    cursor.execute(writer.sql, raw_submit.case_row)
+                    raw_submit.step_row[step_case_position] = cursor.lastrowid
+                    cursor.execute(step_sql, raw_submit.step_row)
+                    if raw_submit.notice_params:
+                        cursor.execute(raw_submit.notice_sql, raw_submit.notice_params)
+                timings["raw_transaction"].append(time.perf_counter() - started)
             if client is not None:
                 for index in indexes:
                     started = time.perf_counter()
@@ -1033,7 +1092,9 @@ def _bench_submits(
             "max_ms": round(max(values) * 1000, 3),
         }
 
-    service, raw, over_http = (summary(timings[name]) for name in ("service", "raw", "http"))
+    service, raw, raw_transaction, over_http = (
+        summary(timings[name]) for name in ("service", "raw", "raw_transaction", "http")
+    )
     ratio_service = round(service["per_second"] / raw["per_second"], 3)
     result: dict[str, Any] = {
         "submits_each": submits,
@@ -1043,6 +1104,10 @@ def _bench_submits(
         "existing_cases": Case.objects.count(),
         "service": {**service, "sql_statements_per_submit": queries_per_submit},
         "raw_insert": raw,
+        "raw_transaction_same_rows": {
+            **raw_transaction,
+            "what": "per case, one transaction of the rows the service wrote: the case, its timeline row, its notices",
+        },
         "http": {**over_http, "how": http_note, "status_codes": {str(k): v for k, v in sorted(statuses.items())}},
         "notices_written": Notice.objects.count() - notices_before,
         "service_to_raw": ratio_service,
@@ -1052,6 +1117,8 @@ def _bench_submits(
                 _blocks(timings["service"], per_round, rounds), _blocks(timings["raw"], per_round, rounds), strict=True
             )
         ],
+        "service_to_raw_transaction": round(service["per_second"] / raw_transaction["per_second"], 3),
+        "raw_transaction_to_raw": round(raw_transaction["per_second"] / raw["per_second"], 3),
         "goal_service_to_raw": SERVICE_GOAL,
         "goal_met": ratio_service >= SERVICE_GOAL,
     }
