@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from django import forms
+from django.conf import settings
 from django.core.files.uploadedfile import UploadedFile
 from django.db.models import QuerySet
 from django.utils.translation import gettext_lazy as _
@@ -22,7 +23,14 @@ NOTE_MAX_LENGTH = 2000
 
 
 class MultipleFileInput(forms.ClearableFileInput):
+    """Several files at once; tells the page's preview script the size limit."""
+
     allow_multiple_selected = True
+
+    def get_context(self, name: str, value: Any, attrs: dict[str, Any] | None) -> dict[str, Any]:
+        context = super().get_context(name, value, attrs)
+        context["widget"]["attrs"].setdefault("data-max-bytes", str(settings.CASE_ATTACHMENT_MAX_BYTES))
+        return context
 
 
 class PhoneInput(forms.TextInput):
@@ -39,7 +47,12 @@ class PhotosField(forms.FileField):
     """Zero or more files under one name; their content is checked by the service."""
 
     def __init__(self, *, label: StrOrPromise, camera: bool = False, **kwargs: Any) -> None:
-        attrs = {"accept": "image/*"}
+        attrs = {
+            "accept": "image/*",
+            # Read by static/js/photo-preview.js: previews of the picked photos before they are sent.
+            "data-photo-input": "",
+            "data-too-big-label": _("超过大小限制，无法上传"),
+        }
         if camera:
             attrs["capture"] = "environment"
         kwargs.setdefault("widget", MultipleFileInput(attrs=attrs))
@@ -220,6 +233,74 @@ class RateForm(forms.Form):
         },
     )
     note = _text(_("评价意见"), rows=1)
+
+
+# --- Several cases of the queue at once ---------------------------------------------
+
+BULK_MAX_CASES = 100
+
+
+class CaseIdsField(forms.Field):
+    """The ticked cases of a queue page (`case` repeated); which of them the user may see
+    and act on is decided by the view and the services."""
+
+    widget = forms.MultipleHiddenInput
+
+    def to_python(self, value: Any) -> list[int]:
+        ids: list[int] = []
+        for item in value or []:
+            try:
+                ids.append(int(item))
+            except (TypeError, ValueError) as error:
+                raise forms.ValidationError(_("所选事项无效，请刷新后重试。")) from error
+        return list(dict.fromkeys(ids))
+
+    def validate(self, value: Any) -> None:
+        if not value:
+            raise forms.ValidationError(_("请先勾选事项。"))
+        if len(value) > BULK_MAX_CASES:
+            raise forms.ValidationError(_("一次最多处理%(limit)d件事项。") % {"limit": BULK_MAX_CASES})
+
+
+class BulkActionForm(forms.Form):
+    action = forms.ChoiceField(
+        label=_("批量操作"),
+        error_messages={"required": _("请选择批量操作。"), "invalid_choice": _("请选择批量操作。")},
+    )
+    department = DepartmentChoiceField(
+        label=_("承办部门"),
+        queryset=Department.objects.none(),
+        required=False,
+        empty_label=_("请选择部门"),
+        error_messages={"invalid_choice": _("请从列表中选择承办部门。")},
+    )
+    note = _text(_("说明"), rows=1)
+    case = CaseIdsField(label=_("事项"))
+
+    def __init__(
+        self,
+        *args: Any,
+        actions: Sequence[tuple[str, StrOrPromise]],
+        departments: QuerySet[Department],
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(*args, **kwargs)
+        action_field = self.fields["action"]
+        assert isinstance(action_field, forms.ChoiceField)  # noqa: S101 (narrowing for mypy)
+        action_field.choices = list(actions)
+        department_field = self.fields["department"]
+        assert isinstance(department_field, forms.ModelChoiceField)  # noqa: S101 (narrowing for mypy)
+        department_field.queryset = departments
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        if (
+            cleaned.get("action") == "dispatch"
+            and cleaned.get("department") is None
+            and "department" not in self.errors
+        ):
+            self.add_error("department", _("请选择承办部门。"))
+        return cleaned
 
 
 # --- New case -------------------------------------------------------------------

@@ -320,6 +320,8 @@ class CaseAttachment(models.Model):
     case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="attachments", verbose_name=_("事项"))
     step = models.ForeignKey(CaseStep, on_delete=models.CASCADE, related_name="attachments", verbose_name=_("办理记录"))
     file = models.FileField(_("文件"), upload_to="cases/%Y/%m/")
+    # A small JPEG of a photo (long side 480 px) for lists and timelines; empty for documents.
+    thumbnail = models.FileField(_("缩略图"), upload_to="cases/%Y/%m/", blank=True)
     original_name = models.CharField(_("原文件名"), max_length=200)
     content_type = models.CharField(_("类型"), max_length=100)
     size = models.PositiveIntegerField(_("大小"))

@@ -24,6 +24,7 @@ from gridgov.cases.calendar import WorkingCalendar, parse_office_hours
 from gridgov.cases.choices import TIMED_STATUSES, CaseStatus, CloseReason, SlaLight, Tier, Urgency
 from gridgov.cases.models import CalendarOverride, Case, CaseStep, Category, DepartmentCategory, SlaPolicy
 from gridgov.cases.rules import (
+    DISPATCHER_ROLES,
     can_handle,
     can_supervise,
     can_verify,
@@ -281,3 +282,38 @@ def departments_for_case(case: Case) -> QuerySet[Department]:
         .annotate(owns_category=Exists(owns))
         .order_by("-owns_category", "code")
     )
+
+
+# --- Office pages -----------------------------------------------------------------
+
+
+def case_department_queue_for_user(user: Any) -> QuerySet[Case]:
+    """Open cases at the department tier (待签收 / 办理中): for a department handler those of
+    their department inside their area, for dispatchers (town, command centre) every one in their
+    area. Always inside `cases_visible_to`."""
+    conditions: list[Q] = []
+    for duty in duties_of(user):
+        if duty.role == Role.DEPARTMENT_HANDLER and duty.department_id is not None:
+            conditions.append(Q(department_id=duty.department_id, grid__path__startswith=duty.path))
+        elif duty.role in DISPATCHER_ROLES:
+            conditions.append(Q(grid__path__startswith=duty.path))
+    if not conditions:
+        return Case.objects.none()
+    condition = conditions[0]
+    for other in conditions[1:]:
+        condition |= other
+    return cases_visible_to(user).filter(
+        condition, tier=Tier.DEPARTMENT, status__in=[CaseStatus.DISPATCHED, CaseStatus.HANDLING]
+    )
+
+
+def departments_for_dispatcher(user: Any) -> QuerySet[Department]:
+    """Departments a dispatcher may choose for several cases at once: those whose area contains or
+    lies inside one of the user's dispatching areas. `case_dispatch` checks each case again."""
+    paths = [duty.path for duty in duties_of(user) if duty.role in DISPATCHER_ROLES]
+    if not paths:
+        return Department.objects.none()
+    condition = Q(area__path__in={prefix for path in paths for prefix in area_path_prefixes(path)})
+    for path in paths:
+        condition |= Q(area__path__startswith=path)
+    return Department.objects.filter(condition).select_related("area").order_by("code")

@@ -1,4 +1,8 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
+
+from gridgov.cases import views_today
 
 app_name = "today"
-urlpatterns: list = []
+urlpatterns = [
+    path("", views_today.today_home, name="home"),
+]

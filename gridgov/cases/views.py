@@ -10,15 +10,17 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
-from django.db.models import F, Q, QuerySet
+from django.db import transaction
+from django.db.models import Case as DbCase
+from django.db.models import Count, F, IntegerField, Q, QuerySet, Value, When
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -30,9 +32,10 @@ from django.views.decorators.http import require_POST
 from gridgov.accounts.choices import Role
 from gridgov.areas.choices import AreaLevel
 from gridgov.areas.models import Area
-from gridgov.cases.choices import TIMED_STATUSES, CaseStatus, SlaLight, TimeUnit
+from gridgov.cases.choices import TIMED_STATUSES, CaseSource, CaseStatus, SlaLight, TimeUnit, Urgency
 from gridgov.cases.errors import CaseConflict, CaseForbidden
 from gridgov.cases.forms import (
+    BulkActionForm,
     CloseForm,
     DispatchForm,
     ExtensionDecisionForm,
@@ -42,11 +45,13 @@ from gridgov.cases.forms import (
     ReasonForm,
     ReportBackForm,
     VerifyForm,
+    form_error_text,
 )
 from gridgov.cases.models import Case
-from gridgov.cases.rules import duties_of, intake_sources, is_reporter
+from gridgov.cases.rules import DISPATCHER_ROLES, duties_of, intake_sources, is_reporter
 from gridgov.cases.selectors import (
     case_actions_for,
+    case_department_queue_for_user,
     case_get_by_number_for_user,
     case_get_for_user,
     case_queue_for_user,
@@ -56,6 +61,7 @@ from gridgov.cases.selectors import (
     cases_visible_to,
     category_tree,
     departments_for_case,
+    departments_for_dispatcher,
 )
 from gridgov.cases.services import (
     case_accept,
@@ -134,9 +140,15 @@ class CaseRow:
     light_label: str
     due_at: datetime | None
     time_left: str
+    # The actions of `case_actions_for` the queue offers on the row (bulk and quick buttons).
+    actions: frozenset[str] = frozenset()
+
+    @property
+    def selectable(self) -> bool:
+        return bool(self.actions & BULK_ACTIONS)
 
 
-def _row(case: Case, now: datetime) -> CaseRow:
+def _row(case: Case, now: datetime, actions: frozenset[str] = frozenset()) -> CaseRow:
     light = _light(case, now)
     timed = case.status in TIMED_STATUSES
     return CaseRow(
@@ -145,10 +157,31 @@ def _row(case: Case, now: datetime) -> CaseRow:
         light_label=str(_LIGHT_LABELS[light]),
         due_at=case.due_at if timed else None,
         time_left=_time_left(case.due_at, now) if timed else "",
+        actions=actions,
     )
 
 
 # --- Queue -------------------------------------------------------------------------
+
+# What a row of the queue needs, in the same query (the checks of `case_actions_for` included).
+_ROW_RELATED = ("category", "grid", "handling_area")
+# Actions that may be taken on several ticked cases at once, each through its own service call.
+BULK_ACTIONS = frozenset({"dispatch", "accept", "sign_for"})
+# Row actions shown on the department tab, besides the bulk ones.
+_ROW_ACTIONS = BULK_ACTIONS | {"report_back", "send_back"}
+
+_LIGHT_RANK = {SlaLight.RED: 0, SlaLight.YELLOW: 1, SlaLight.GREEN: 2, "grey": 3}
+_SORTS = {
+    "urgent": gettext_lazy("最紧急在前"),
+    "due": gettext_lazy("时限最近在前"),
+    "new": gettext_lazy("最新登记在前"),
+    "old": gettext_lazy("最早登记在前"),
+}
+_DEPARTMENT_STATES = {
+    "waiting": gettext_lazy("待签收"),
+    "handling": gettext_lazy("办理中"),
+    "overdue": gettext_lazy("已超时"),
+}
 
 
 @dataclass(frozen=True)
@@ -158,21 +191,105 @@ class QueueFilters:
     area: str = ""
     overdue: bool = False
     query: str = ""
+    source: str = ""
+    light: str = ""
+    date_from: date | None = None
+    date_to: date | None = None
+    sort: str = "urgent"
+    # Preset of the department tab: waiting (待签收) / handling (办理中) / overdue.
+    state: str = ""
+
+    @property
+    def more_active(self) -> bool:
+        """A filter inside "更多条件" is set (the group stays open on a phone)."""
+        return bool(
+            self.category
+            or self.area
+            or self.source
+            or self.light
+            or self.date_from
+            or self.date_to
+            or self.sort != "urgent"
+        )
 
     @property
     def active(self) -> bool:
-        return bool(self.status or self.category or self.area or self.overdue or self.query)
+        return bool(
+            self.status
+            or self.category
+            or self.area
+            or self.overdue
+            or self.query
+            or self.source
+            or self.light
+            or self.date_from
+            or self.date_to
+            or self.state
+        )
+
+
+def _date(value: str) -> date | None:
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        return None
 
 
 def _queue_filters(request: HtmxHttpRequest) -> QueueFilters:
-    status = request.GET.get("status", "")
+    """The filters in the URL; an unknown value is ignored rather than refused (old bookmarks)."""
+    get = request.GET
+    status, source, light = get.get("status", ""), get.get("source", ""), get.get("light", "")
+    sort, state = get.get("sort", ""), get.get("state", "")
     return QueueFilters(
         status=status if status in CaseStatus.values else "",
-        category=request.GET.get("category", "")[:20],
-        area=request.GET.get("area", "")[:18],
-        overdue=request.GET.get("overdue") == "1",
-        query=request.GET.get("q", "").strip()[:50],
+        category=get.get("category", "")[:20],
+        area=get.get("area", "")[:18],
+        overdue=get.get("overdue") == "1",
+        query=get.get("q", "").strip()[:50],
+        source=source if source in CaseSource.values else "",
+        light=light if light in _LIGHT_RANK else "",
+        date_from=_date(get.get("from", "")[:10]),
+        date_to=_date(get.get("to", "")[:10]),
+        sort=sort if sort in _SORTS else "urgent",
+        state=state if state in _DEPARTMENT_STATES else "",
     )
+
+
+def _overdue(now: datetime) -> Q:
+    return Q(Q(sla_light=SlaLight.RED) | Q(due_at__lte=now), status__in=TIMED_STATUSES)
+
+
+def _warned(now: datetime) -> Q:
+    return Q(Q(sla_light=SlaLight.YELLOW) | Q(warn_at__lte=now), status__in=TIMED_STATUSES)
+
+
+def _light_q(light: str, now: datetime) -> Q:
+    """The cases whose row `_light` colours `light`."""
+    timed = Q(status__in=TIMED_STATUSES)
+    if light == SlaLight.RED:
+        return _overdue(now)
+    if light == SlaLight.YELLOW:
+        return _warned(now) & ~_overdue(now)
+    if light == SlaLight.GREEN:
+        return timed & ~_overdue(now) & ~_warned(now)
+    return ~timed
+
+
+def _with_light_rank(cases: QuerySet[Case], now: datetime) -> QuerySet[Case]:
+    """Annotate `light_rank` (0 red … 3 not timed) the way `_light` colours a row, for sorting."""
+    return cases.annotate(
+        light_rank=DbCase(
+            When(_overdue(now), then=Value(_LIGHT_RANK[SlaLight.RED])),
+            When(_warned(now), then=Value(_LIGHT_RANK[SlaLight.YELLOW])),
+            When(status__in=TIMED_STATUSES, then=Value(_LIGHT_RANK[SlaLight.GREEN])),
+            default=Value(_LIGHT_RANK["grey"]),
+            output_field=IntegerField(),
+        )
+    )
+
+
+def _local_midnight(day: date) -> datetime:
+    return timezone.make_aware(datetime.combine(day, time.min))
 
 
 def _apply_filters(cases: QuerySet[Case], user: Any, filters: QueueFilters, now: datetime) -> QuerySet[Case]:
@@ -186,10 +303,41 @@ def _apply_filters(cases: QuerySet[Case], user: Any, filters: QueueFilters, now:
             raise Http404
         cases = cases.filter(grid__path__startswith=area.path)
     if filters.overdue:
-        cases = cases.filter(Q(sla_light=SlaLight.RED) | Q(due_at__lte=now), status__in=TIMED_STATUSES)
+        cases = cases.filter(_overdue(now))
     if filters.query:
         cases = cases.filter(Q(number__icontains=filters.query) | Q(title__icontains=filters.query))
+    if filters.source:
+        cases = cases.filter(source=filters.source)
+    if filters.light:
+        cases = cases.filter(_light_q(filters.light, now))
+    if filters.date_from:
+        cases = cases.filter(submitted_at__gte=_local_midnight(filters.date_from))
+    if filters.date_to:
+        cases = cases.filter(submitted_at__lt=_local_midnight(filters.date_to + timedelta(days=1)))
+    if filters.state == "waiting":
+        cases = cases.filter(status=CaseStatus.DISPATCHED)
+    elif filters.state == "handling":
+        cases = cases.filter(status=CaseStatus.HANDLING)
+    elif filters.state == "overdue":
+        cases = cases.filter(_overdue(now))
     return cases
+
+
+def _ordered(cases: QuerySet[Case], sort: str) -> QuerySet[Case]:
+    if sort == "new":
+        return cases.order_by("-submitted_at", "-id")
+    if sort == "old":
+        return cases.order_by("submitted_at", "id")
+    if sort == "due":
+        return cases.order_by(F("due_at").asc(nulls_last=True), "id")
+    # Most urgent first: overdue, then warned, then by the nearest limit; urgency breaks ties.
+    urgency_rank = DbCase(
+        When(urgency=Urgency.CRITICAL, then=Value(0)),
+        When(urgency=Urgency.URGENT, then=Value(1)),
+        default=Value(2),
+        output_field=IntegerField(),
+    )
+    return cases.order_by("light_rank", F("due_at").asc(nulls_last=True), urgency_rank, "id")
 
 
 def _filter_areas(user: Any) -> list[tuple[str, str]]:
@@ -202,22 +350,68 @@ def _filter_areas(user: Any) -> list[tuple[str, str]]:
     return [(area.code, "\u3000" * depth.get(area.level, 0) + area.name) for area in areas]
 
 
+def _bulk_actions_for(user: Any) -> list[str]:
+    """The bulk actions the user's roles could ever take; each case is still checked by its service."""
+    roles = {duty.role for duty in duties_of(user)}
+    actions = []
+    if roles & DISPATCHER_ROLES:
+        actions.append("dispatch")
+    if roles & {Role.GRID_WORKER, Role.COMMUNITY_STAFF, Role.TOWN_STAFF}:
+        actions.append("accept")
+    if Role.DEPARTMENT_HANDLER in roles:
+        actions.append("sign_for")
+    return actions
+
+
+def _has_department_tab(user: Any) -> bool:
+    return any(
+        duty.role in DISPATCHER_ROLES or (duty.role == Role.DEPARTMENT_HANDLER and duty.department_id is not None)
+        for duty in duties_of(user)
+    )
+
+
+def _department_counts(cases: QuerySet[Case], now: datetime) -> dict[str, int]:
+    counts = cases.aggregate(
+        waiting=Count("pk", filter=Q(status=CaseStatus.DISPATCHED)),
+        handling=Count("pk", filter=Q(status=CaseStatus.HANDLING)),
+        overdue=Count("pk", filter=_overdue(now)),
+    )
+    return {key: int(value or 0) for key, value in counts.items()}
+
+
 @login_required
 def case_queue(request: HtmxHttpRequest) -> HttpResponse:
+    """The queue: my todo, every case of my area, or the department view, with filters in the URL.
+
+    One view serves the page and its `#results` partial (filters and pages swap it by HTMX)."""
     user = request.user
     now = timezone.now()
     staff = _is_staff(user)
     filters = _queue_filters(request)
+    department_tab = staff and _has_department_tab(user)
+    requested = request.GET.get("tab", "")
+    department_counts: dict[str, int] = {}
     if not staff:
         tab = "mine"
         cases = cases_visible_to(user).filter(reporter_id=user.pk).order_by("-submitted_at", "-id")
-    elif request.GET.get("tab") == "area":
+    elif requested == "area":
         tab = "area"
-        cases = _apply_filters(cases_visible_to(user), user, filters, now).order_by("-submitted_at", "-id")
+        cases = _with_light_rank(cases_visible_to(user), now)
+        cases = _ordered(_apply_filters(cases, user, filters, now), filters.sort)
+    elif requested == "dept" and department_tab:
+        tab = "dept"
+        base = _with_light_rank(case_department_queue_for_user(user), now)
+        department_counts = _department_counts(base, now)
+        cases = _ordered(_apply_filters(base, user, filters, now), filters.sort)
     else:
         tab = "todo"
-        cases = case_queue_for_user(user).order_by(F("due_at").asc(nulls_last=True), "id")
-    page = Paginator(cases.select_related("category", "grid"), CASES_PER_PAGE).get_page(request.GET.get("page"))
+        cases = _ordered(_with_light_rank(case_queue_for_user(user), now), "urgent")
+    page = Paginator(cases.select_related(*_ROW_RELATED), CASES_PER_PAGE).get_page(request.GET.get("page"))
+    bulk_actions = _bulk_actions_for(user) if staff else []
+    rows = [
+        _row(case, now, frozenset(case_actions_for(user, case)) & _ROW_ACTIONS if staff else frozenset())
+        for case in page.object_list
+    ]
     query_without_page = request.GET.copy()
     query_without_page.pop("page", None)
     query_without_page["tab"] = tab
@@ -225,18 +419,89 @@ def case_queue(request: HtmxHttpRequest) -> HttpResponse:
         "tab": tab,
         "staff": staff,
         "page": page,
-        "rows": [_row(case, now) for case in page.object_list],
+        "rows": rows,
         "filters": filters,
         "querystring": query_without_page.urlencode(),
         "can_register": bool(intake_sources(user)),
+        "department_tab": department_tab,
+        "department_counts": department_counts,
+        "department_states": list(_DEPARTMENT_STATES.items()),
+        "bulk_actions": [(name, ACTIONS[name].label) for name in bulk_actions],
+        "bulk_departments": list(departments_for_dispatcher(user)) if "dispatch" in bulk_actions else [],
+        "any_selectable": any(row.selectable for row in rows),
     }
     if request.htmx and request.htmx.target == "case-results":
         return render(request, "cases/queue.html#results", context)
-    if tab == "area":
+    if tab in ("area", "dept"):
         context["statuses"] = CaseStatus.choices
         context["categories"] = [category for category in category_tree() if len(category.code) <= 4]
         context["areas"] = _filter_areas(user)
+        context["sources"] = CaseSource.choices
+        context["lights"] = [(light, _LIGHT_LABELS[light]) for light in _LIGHT_RANK]
+        context["sorts"] = list(_SORTS.items())
     return render(request, "cases/queue.html", context)
+
+
+# --- Several cases at once ----------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class BulkRefusal:
+    case: Case
+    reason: str
+
+
+def _queue_url(querystring: str) -> str:
+    """Back to the queue page the bulk form came from (only its query string travels)."""
+    url = reverse("cases:queue")
+    querystring = querystring.lstrip("?")
+    return f"{url}?{querystring}" if querystring else url
+
+
+@login_required
+@require_POST
+def case_bulk(request: HtmxHttpRequest) -> HttpResponse:
+    """Dispatch, accept or sign for the ticked cases: each through its own service call in its own
+    transaction, so a refused case (with its Chinese reason) does not stop the others. Cases the
+    user cannot see are left out and only counted, as if they did not exist."""
+    user = request.user
+    actions = _bulk_actions_for(user) if _is_staff(user) else []
+    if not actions:
+        raise PermissionDenied
+    form = BulkActionForm(
+        request.POST,
+        actions=[(name, ACTIONS[name].label) for name in actions],
+        departments=departments_for_dispatcher(user),
+    )
+    context: dict[str, Any] = {"back": _queue_url(request.POST.get("next", "")[:1000]), "form": form}
+    if not form.is_valid():
+        context["error"] = form_error_text(form)
+        return render(request, "cases/bulk_result.html", context, status=422)
+    action = form.cleaned_data["action"]
+    ids: list[int] = form.cleaned_data["case"]
+    cases = cases_visible_to(user).filter(pk__in=ids).select_related(*_ROW_RELATED).order_by("number")
+    done: list[Case] = []
+    refused: list[BulkRefusal] = []
+    for case in cases:
+        try:
+            with transaction.atomic():
+                ACTIONS[action].perform(user, case, form.cleaned_data)
+        except ValidationError as refusal:
+            refused.append(BulkRefusal(case, " ".join(refusal.messages)))
+        except (CaseConflict, CaseForbidden) as refusal:
+            refused.append(BulkRefusal(case, refusal.message))
+        else:
+            done.append(case)
+    context.update(
+        {
+            "action_label": ACTIONS[action].label,
+            "department": form.cleaned_data.get("department") if action == "dispatch" else None,
+            "done": done,
+            "refused": refused,
+            "unseen": len(ids) - len(done) - len(refused),
+        }
+    )
+    return render(request, "cases/bulk_result.html", context)
 
 
 # --- Detail and actions ------------------------------------------------------------
@@ -434,13 +699,18 @@ def _detail_context(
         if name in ACTIONS
     ]
     attachments = [attachment for step in steps for attachment in step.attachments.all()]
+    community = case.grid.parent
+    town = community.parent if community is not None else None
     return {
         "case": case,
         "row": _row(case, now),
         "close_time_left": _time_left(case.close_due_at, now) if case.is_open else "",
         "steps": steps,
         "panels": panels,
-        "attachments": attachments,
+        "photos": [attachment for attachment in attachments if attachment.content_type.startswith("image/")],
+        "documents": [attachment for attachment in attachments if not attachment.content_type.startswith("image/")],
+        "attachment_count": len(attachments),
+        "place_path": [area for area in (town, community, case.grid) if area is not None],
         "reporter_view": as_reporter,
         "show_reporter": not case.is_anonymous or is_reporter(user, case),
         "map_config": json.dumps({"lon": case.longitude, "lat": case.latitude})

@@ -9,6 +9,7 @@ import json
 import uuid
 from typing import Any
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -16,6 +17,7 @@ from django.db.models import Max, Min, QuerySet
 from django.http import FileResponse, Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
+from django.views.decorators.csrf import csrf_exempt, csrf_protect
 
 from gridgov.accounts.choices import Capability
 from gridgov.accounts.scope import AreaScope, scope_for
@@ -25,6 +27,7 @@ from gridgov.areas.selectors import grid_at
 from gridgov.cases.choices import CaseSource
 from gridgov.cases.errors import CaseConflict, CaseForbidden
 from gridgov.cases.forms import CaseNewForm
+from gridgov.cases.images import AttachmentSizeLimitHandler
 from gridgov.cases.models import CaseAttachment, Category
 from gridgov.cases.rules import intake_sources
 from gridgov.cases.selectors import case_get_for_user, category_tree
@@ -35,26 +38,38 @@ from gridgov.core.http import HtmxHttpRequest
 # Grid outlines drawn on the new-case map; beyond this the map shows only the area's extent.
 MAP_OUTLINES_MAX = 200
 INLINE_CONTENT_TYPES = frozenset({"image/jpeg", "image/png", "image/webp"})
+# Fields of the new-case form a link may fill in beforehand (`/cases/new/?category=…&longitude=…`).
+PREFILL_FIELDS = ("kind", "category", "urgency", "title", "description", "longitude", "latitude", "address", "grid")
 
 
 @login_required
 def case_attachment(request: HtmxHttpRequest, case_id: int, attachment_id: int) -> FileResponse:
-    """A photo or document of a case, for those who may see the case (and the step it belongs to)."""
+    """A photo or document of a case, for those who may see the case (and the step it belongs to).
+
+    `?size=thumb` gives a photo's small JPEG (lists, timelines); the full photo otherwise.
+    """
     case = case_get_for_user(request.user, case_id)
     attachments = CaseAttachment.objects.filter(case=case)
     if reporter_view(request.user, case):
         attachments = attachments.filter(step__internal=False)
     attachment = get_object_or_404(attachments, pk=attachment_id)
+    stored, content_type, filename = attachment.file, attachment.content_type, attachment.original_name
+    if request.GET.get("size") == "thumb":
+        if attachment.thumbnail:
+            stored, content_type = attachment.thumbnail, "image/jpeg"
+            filename = f"thumb-{attachment.pk}.jpg"
+        elif content_type not in INLINE_CONTENT_TYPES:
+            raise Http404
     try:
-        handle = attachment.file.open("rb")
+        handle = stored.open("rb")
     except FileNotFoundError as error:
         raise Http404 from error
-    inline = attachment.content_type in INLINE_CONTENT_TYPES
+    inline = content_type in INLINE_CONTENT_TYPES
     response = FileResponse(
         handle,
         as_attachment=not inline,
-        filename=attachment.original_name,
-        content_type=attachment.content_type if inline else "application/octet-stream",
+        filename=filename,
+        content_type=content_type if inline else "application/octet-stream",
     )
     response["Cache-Control"] = "private, max-age=3600"
     response["X-Content-Type-Options"] = "nosniff"
@@ -88,8 +103,17 @@ def _new_case_map(grids: QuerySet[Area]) -> str:
     return json.dumps({"bounds": bounds, "outlines": outlines})
 
 
-@login_required
+@csrf_exempt
 def case_new(request: HtmxHttpRequest) -> HttpResponse:
+    """The new-case form. A photo over the size limit stops being received once it passes it:
+    the size handler has to be in place before the CSRF check reads the body, hence the order."""
+    request.upload_handlers = [AttachmentSizeLimitHandler(request), *request.upload_handlers]
+    return _case_new(request)
+
+
+@csrf_protect
+@login_required
+def _case_new(request: HtmxHttpRequest) -> HttpResponse:
     user = request.user
     sources = intake_sources(user)
     if not sources:
@@ -109,7 +133,9 @@ def case_new(request: HtmxHttpRequest) -> HttpResponse:
                 idempotency_key = uuid.uuid4().hex
         status = 422
     else:
-        form = CaseNewForm(sources=sources, categories=categories, grids=grids)
+        # A link may prefill the form (a patrol finding: its place, category and words).
+        initial = {name: request.GET[name][:200] for name in PREFILL_FIELDS if request.GET.get(name)}
+        form = CaseNewForm(initial=initial, sources=sources, categories=categories, grids=grids)
         # One key per rendered form: a double click or a re-sent POST returns the same case.
         idempotency_key = uuid.uuid4().hex
     context = {
@@ -117,6 +143,9 @@ def case_new(request: HtmxHttpRequest) -> HttpResponse:
         "idempotency_key": idempotency_key,
         "resident": sources == [CaseSource.RESIDENT],
         "map_config": _new_case_map(grids),
+        "photo_max_mb": settings.CASE_ATTACHMENT_MAX_BYTES // (1024 * 1024),
+        # A browser cannot keep picked files across a refused submit: say so next to the photos.
+        "photos_dropped": request.method == "POST" and bool(request.FILES),
     }
     return render(request, "cases/new.html", context, status=status)
 

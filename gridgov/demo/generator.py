@@ -40,9 +40,10 @@ from gridgov.areas.services import (
 )
 from gridgov.cases.choices import OPEN_STATUSES
 from gridgov.cases.models import Case, CaseStep, DepartmentCategory
-from gridgov.demo import cases, names, people
+from gridgov.demo import cases, names, patrols, people
 from gridgov.demo.layout import COUNTY_CODE, CountyPlan, plan_county
 from gridgov.demo.presets import PRESETS, Preset, TownKind
+from gridgov.patrols.models import Patrol
 from gridgov.registry.choices import Residence
 from gridgov.registry.models import Household, Resident
 
@@ -324,6 +325,11 @@ def step_cases(build: DemoBuild) -> None:
             cases.sample_grid_work_create(now=build.now, grid_worker=sample["gridworker"], resident=sample["resident"])
 
 
+def step_patrols(build: DemoBuild) -> None:
+    """Three weeks of patrols of every grid worker (see `patrols`)."""
+    patrols.patrols_populate(now=build.now, rng=build.rng("patrols"), weeks=3)
+
+
 Step = Callable[[DemoBuild], None]
 STEPS: tuple[Step, ...] = (
     step_plan,
@@ -334,10 +340,13 @@ STEPS: tuple[Step, ...] = (
     step_users,
     step_case_staff,
     step_cases,
+    step_patrols,
 )
 # Everything but the people and their cases: a county in seconds rather than
 # minutes (tests and benchmarks of the area tree, accounts and case rules).
-STEPS_WITHOUT_RESIDENTS: tuple[Step, ...] = tuple(step for step in STEPS if step not in (step_residents, step_cases))
+STEPS_WITHOUT_RESIDENTS: tuple[Step, ...] = tuple(
+    step for step in STEPS if step not in (step_residents, step_cases, step_patrols)
+)
 
 
 # ---------------------------------------------------------------- summary
@@ -365,6 +374,7 @@ def demo_counts() -> dict[str, int]:
     counts["cases"] = Case.objects.count()
     counts["open_cases"] = Case.objects.filter(status__in=OPEN_STATUSES).count()
     counts["case_steps"] = CaseStep.objects.count()
+    counts["patrols"] = Patrol.objects.count()
     return counts
 
 

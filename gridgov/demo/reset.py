@@ -11,6 +11,7 @@ from gridgov.accounts.services import accounts_delete_all
 from gridgov.areas.models import Area
 from gridgov.areas.services import area_tree_delete_all
 from gridgov.cases.models import Case, CaseAttachment, CaseStep, DepartmentCategory
+from gridgov.demo.patrols import patrols_delete_all
 from gridgov.notices.models import InboxMessage, Notice
 from gridgov.registry.services import registry_delete_all
 
@@ -61,7 +62,9 @@ def demo_reset(*, actor: Any = None) -> dict[str, int]:
     (PROTECT), and a fresh demo should not inherit the history of the last one.
     Sessions go so that nobody stays signed in as a user that no longer exists.
     """
-    deleted = cases_delete_all()
+    # Patrols point at cases, users, grids and households: they go first.
+    deleted = patrols_delete_all()
+    deleted.update(cases_delete_all())
     deleted.update(registry_delete_all())
     deleted.update(accounts_delete_all(actor=actor))
     deleted.update(area_tree_delete_all(actor=actor))

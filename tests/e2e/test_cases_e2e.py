@@ -10,10 +10,11 @@ from gridgov.cases.models import Case, CaseAttachment
 from gridgov.cases.services import case_accept, case_report_back, case_verify
 from gridgov.testing.cases import submit_case
 from gridgov.testing.factories import TEST_PASSWORD, AreaTree, make_user_with_role
+from gridgov.testing.images import jpeg_bytes
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
-JPEG = b"\xff\xd8\xff\xe0\x00\x10JFIF\x00\x01\x01\x00\x00\x01\x00\x01\x00\x00" + b"\x00" * 64
+JPEG = jpeg_bytes(16, 16)
 
 
 def sign_in(page, base_url: str, username: str) -> None:

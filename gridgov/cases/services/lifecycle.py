@@ -41,6 +41,7 @@ from gridgov.cases.choices import (
     Urgency,
 )
 from gridgov.cases.errors import CaseConflict, CaseForbidden
+from gridgov.cases.images import PreparedAttachment, attachment_prepare
 from gridgov.cases.models import (
     Case,
     CaseAttachment,
@@ -73,12 +74,6 @@ from gridgov.registry.identifiers import phone_mask, phone_normalise
 
 ATTACHMENTS_PER_STEP = 9
 WARN_SHARE = Decimal("0.8")
-_FILE_SIGNATURES: tuple[tuple[bytes, int, str], ...] = (
-    (b"\xff\xd8\xff", 0, "image/jpeg"),
-    (b"\x89PNG\r\n\x1a\n", 0, "image/png"),
-    (b"WEBP", 8, "image/webp"),
-    (b"%PDF-", 0, "application/pdf"),
-)
 _LANDLINE = re.compile(r"0\d{2,3}-?\d{7,8}")
 
 
@@ -170,41 +165,27 @@ def _transition(
 
 
 def _attach(case: Case, step: CaseStep, files: Sequence[UploadedFile], actor: Any) -> None:
+    """Store the cleaned photos (no EXIF/GPS, long side capped, with a thumbnail) and documents."""
     for upload in files:
+        prepared = attachment_prepare(upload)
         CaseAttachment.objects.create(
             case=case,
             step=step,
-            file=upload,
-            original_name=(upload.name or "file")[:200],
-            content_type=upload.content_type or "application/octet-stream",
-            size=upload.size or 0,
+            file=prepared.content,
+            thumbnail=prepared.thumbnail or "",
+            original_name=prepared.original_name,
+            content_type=prepared.content_type,
+            size=prepared.size,
             uploaded_by=actor if getattr(actor, "pk", None) else None,
         )
 
 
-def attachments_validate(files: Sequence[UploadedFile]) -> None:
-    """Photos (JPEG, PNG, WebP) and PDF documents only, checked by content, not by file name."""
+def attachments_validate(files: Sequence[UploadedFile]) -> list[PreparedAttachment]:
+    """Photos (JPEG, PNG, WebP) and PDF documents only, checked by content, not by file name;
+    the size limit first, then Pillow. Refusals are `ValidationError`s naming the file."""
     if len(files) > ATTACHMENTS_PER_STEP:
         raise ValidationError(_("每次最多上传%(count)d个附件。") % {"count": ATTACHMENTS_PER_STEP})
-    for upload in files:
-        if (upload.size or 0) > settings.CASE_ATTACHMENT_MAX_BYTES:
-            raise ValidationError(
-                _("附件“%(name)s”超过%(mb)d MB。")
-                % {"name": upload.name, "mb": settings.CASE_ATTACHMENT_MAX_BYTES // (1024 * 1024)}
-            )
-        head = upload.read(16)
-        upload.seek(0)
-        detected = next(
-            (
-                kind
-                for signature, offset, kind in _FILE_SIGNATURES
-                if head[offset : offset + len(signature)] == signature
-            ),
-            None,
-        )
-        if detected is None:
-            raise ValidationError(_("附件“%(name)s”不是照片（JPEG/PNG/WebP）或PDF文件。") % {"name": upload.name})
-        upload.content_type = detected
+    return [attachment_prepare(upload) for upload in files]
 
 
 @dataclass

@@ -59,14 +59,39 @@
   var clearButton = document.querySelector("[data-clear-pin]");
   if (clearButton) clearButton.addEventListener("click", clear);
   var locate = document.querySelector("[data-locate]");
+  var status = document.querySelector("[data-locate-status]");
+
+  function say(text) { if (status) status.textContent = text || ""; }
+
+  function inside(lat, lon) {
+    if (!config.bounds) return true;
+    // A little margin: a worker standing at the edge of their grid is still "here".
+    var south = config.bounds[0][0] - 0.01, west = config.bounds[0][1] - 0.01;
+    var north = config.bounds[1][0] + 0.01, east = config.bounds[1][1] + 0.01;
+    return lat >= south && lat <= north && lon >= west && lon <= east;
+  }
+
+  // Browser positions are WGS84 already: no GCJ-02 conversion needed.
+  function locateMe(automatic) {
+    if (!navigator.geolocation) return;
+    say(el.dataset.locatingLabel);
+    navigator.geolocation.getCurrentPosition(function (position) {
+      var lat = position.coords.latitude, lon = position.coords.longitude;
+      if (automatic && pin) { say(""); return; }  // the person has picked a point meanwhile
+      if (automatic && !inside(lat, lon)) { say(el.dataset.outsideLabel); return; }
+      place(lat, lon);
+      map.setView([lat, lon], 17);
+      say(position.coords.accuracy ? el.dataset.accuracyLabel.replace("{n}", Math.round(position.coords.accuracy)) : "");
+    }, function () {
+      say(el.dataset.failedLabel);
+    }, { enableHighAccuracy: true, timeout: 15000, maximumAge: 60000 });
+  }
+
   if (locate) {
     if (!navigator.geolocation) locate.hidden = true;
-    locate.addEventListener("click", function () {
-      // Browser positions are WGS84 already: no GCJ-02 conversion needed.
-      navigator.geolocation.getCurrentPosition(function (position) {
-        place(position.coords.latitude, position.coords.longitude);
-        map.setView([position.coords.latitude, position.coords.longitude], 16);
-      });
-    });
+    locate.addEventListener("click", function () { locateMe(false); });
   }
+  // On the phone, the current position is the likeliest place of the problem: pin it at once
+  // (unless the form already has a point, e.g. after an error or from a patrol finding).
+  if (el.dataset.autolocate === "1" && !pin) locateMe(true);
 })();
