@@ -81,6 +81,12 @@ for user in summary["users"]:
     print(f"{user['role']:<22}{user['username']:<18}{user['password']:<26}{user['area_code']}")
 for handler in summary.get("department_handlers", []):
     print(f"{'department_handler':<22}{handler['username']:<18}{handler['password']:<26}{handler['department']}")
+phones = summary.get("resident_phones") or []
+if phones:
+    print()
+    print("居民端 /r/：用手机号登录，验证码见 var/worker.log（开发环境的短信只写日志）")
+    for entry in phones:
+        print(f"  {entry['phone']}  {entry['compound']}")
 cases = (summary.get("counts") or {}).get("cases")
 if cases:
     print()

@@ -29,8 +29,6 @@ from gridgov.core.http import HtmxHttpRequest
 
 # Rows per list on the phone; the full queue is one tap away (/cases/).
 TODAY_ROWS_MAX = 50
-# The residents' portal (its own app); residents have no work queue.
-RESIDENT_HOME = "/r/"
 
 # Waiting for someone at the case's tier to take it: a new report, a case dispatched to a department.
 _NEW_STATUSES = (CaseStatus.SUBMITTED, CaseStatus.DISPATCHED)
@@ -120,7 +118,7 @@ def today_home(request: HtmxHttpRequest) -> HttpResponse:
     user = request.user
     roles = {duty.role for duty in duties_of(user)}
     if not roles - {Role.RESIDENT}:
-        return redirect(RESIDENT_HOME if Role.RESIDENT in roles else reverse("cases:queue"))
+        return redirect(reverse("portal:home") if Role.RESIDENT in roles else reverse("cases:queue"))
     now = timezone.now()
     queue = _with_light(case_queue_for_user(user), now)
     counts = queue.aggregate(

@@ -41,6 +41,7 @@ from gridgov.areas.services import (
 from gridgov.cases.choices import OPEN_STATUSES
 from gridgov.cases.models import Case, CaseStep, DepartmentCategory
 from gridgov.demo import cases, names, patrols, people
+from gridgov.demo import portal as portal_demo
 from gridgov.demo.layout import COUNTY_CODE, CountyPlan, plan_county
 from gridgov.demo.presets import PRESETS, Preset, TownKind
 from gridgov.patrols.models import Patrol
@@ -111,6 +112,8 @@ class DemoSummary:
     counts: dict[str, int]
     example_grid_worker: str | None = None  # one of the per-grid workers, if any
     department_handlers: list[cases.HandlerLogin] = field(default_factory=list)  # besides the sample `handler`
+    # (phone, compound): synthetic numbers residents sign in with (the code is in the worker's log).
+    resident_phones: list[tuple[str, str]] = field(default_factory=list)
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -124,6 +127,7 @@ class DemoSummary:
                 {"username": h.username, "password": self.password, "department": h.department_name}
                 for h in self.department_handlers
             ],
+            "resident_phones": [{"phone": phone, "compound": compound} for phone, compound in self.resident_phones],
             "grid_worker_username_pattern": GRID_WORKER_USERNAME_PREFIX + "<grid_code>",
             "community_staff_username_pattern": cases.COMMUNITY_STAFF_PREFIX + "<community_code>",
             "town_staff_username_pattern": cases.TOWN_STAFF_PREFIX + "<town_code>",
@@ -147,6 +151,7 @@ class DemoBuild:
     users: list[DemoUser] = field(default_factory=list)
     example_grid_worker: str | None = None
     department_handlers: list[cases.HandlerLogin] = field(default_factory=list)
+    resident_phones: list[tuple[str, str]] = field(default_factory=list)
     # Called with (households, residents) registered so far, after each chunk of the residents step.
     progress: Callable[[int, int], None] | None = None
 
@@ -316,6 +321,11 @@ def step_case_staff(build: DemoBuild) -> None:
     )
 
 
+def step_portal(build: DemoBuild) -> None:
+    """QR tokens for every compound; residents who sign in by phone (see `portal`)."""
+    build.resident_phones = portal_demo.portal_demo_create(rng=build.rng("portal")).residents
+
+
 def step_cases(build: DemoBuild) -> None:
     """A year of cases up to `build.now` (see `cases`)."""
     if build.preset.cases_per_year:
@@ -339,6 +349,7 @@ STEPS: tuple[Step, ...] = (
     step_residents,
     step_users,
     step_case_staff,
+    step_portal,
     step_cases,
     step_patrols,
 )
@@ -410,4 +421,5 @@ def generate_county(
         counts=demo_counts(),
         example_grid_worker=build.example_grid_worker,
         department_handlers=build.department_handlers,
+        resident_phones=build.resident_phones,
     )

@@ -13,6 +13,7 @@ from gridgov.areas.services import area_tree_delete_all
 from gridgov.cases.models import Case, CaseAttachment, CaseStep, DepartmentCategory
 from gridgov.demo.patrols import patrols_delete_all
 from gridgov.notices.models import InboxMessage, Notice
+from gridgov.portal.services import portal_delete_all
 from gridgov.registry.services import registry_delete_all
 
 
@@ -66,6 +67,7 @@ def demo_reset(*, actor: Any = None) -> dict[str, int]:
     deleted = patrols_delete_all()
     deleted.update(cases_delete_all())
     deleted.update(registry_delete_all())
+    deleted.update(portal_delete_all())
     deleted.update(accounts_delete_all(actor=actor))
     deleted.update(area_tree_delete_all(actor=actor))
     return deleted

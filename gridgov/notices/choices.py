@@ -17,3 +17,4 @@ class NoticeKind(models.TextChoices):
     SUPERVISION = "supervision", _("督办")
     EXTENSION = "extension", _("延期申请")
     CASE_UPDATE = "case_update", _("办理进展")
+    LOGIN_CODE = "login_code", _("登录验证码")

@@ -1,0 +1,40 @@
+"""The demo county's dashboard: rollups built from the generated cases, and a first alert scan.
+
+The year of demo cases is written in bulk (`gridgov.demo.cases`), past the
+services, so the worker's incremental refresh would have to read every step
+once; instead the generator rebuilds the rollups from raw, which also moves the
+watermark past the generated steps. Then the alert detectors run once, as the
+worker would on its first round.
+
+The generator calls `step_dashboard(build)` after `step_cases` (the lead wires
+it into `generator.STEPS`); on its own: `dashboard_populate(now=...)`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from gridgov.dashboard.alerts import alerts_scan
+from gridgov.dashboard.models import Rollup
+from gridgov.dashboard.rollups import rollups_rebuild
+
+
+@dataclass(frozen=True)
+class DashboardDemo:
+    cases: int
+    rollup_rows: int
+    alerts: int
+
+
+def dashboard_populate(*, now: datetime) -> DashboardDemo:
+    """Rebuild the rollups from the demo cases as of `now` and run the alert detectors once."""
+    cases = rollups_rebuild(now=now)
+    alerts = alerts_scan(now=now, force=True)
+    return DashboardDemo(cases=cases, rollup_rows=Rollup.objects.count(), alerts=alerts)
+
+
+def step_dashboard(build: Any) -> None:
+    """Generator step (after `step_cases`): see `dashboard_populate`."""
+    dashboard_populate(now=build.now)
