@@ -27,6 +27,7 @@ bench: install
 	$(PY) benchmarks/registry.py --output benchmarks/results/registry.json
 	$(PY) benchmarks/cases.py --output benchmarks/results/cases.json
 	$(PY) benchmarks/pages.py --output benchmarks/results/pages.json
+	$(PY) benchmarks/tasks.py --output benchmarks/results/tasks.json
 
 lint: install
 	$(VENV)/bin/ruff check .

@@ -26,6 +26,7 @@ from gridgov.cases.models import Case
 from gridgov.cases.rules import duties_of, intake_sources
 from gridgov.cases.selectors import case_queue_for_user
 from gridgov.core.http import HtmxHttpRequest
+from gridgov.tasks.selectors import active_emergencies_for, assignments_for_worker
 
 # Rows per list on the phone; the full queue is one tap away (/cases/).
 TODAY_ROWS_MAX = 50
@@ -139,6 +140,9 @@ def today_home(request: HtmxHttpRequest) -> HttpResponse:
         "my_more": counts["total"] - counts["new"] - len(my_rows),
         "grid_worker": Role.GRID_WORKER in roles,
         "can_register": bool(intake_sources(user)),
+        # Work pushed down (一网通管) and emergencies covering the user's areas, pinned at the top.
+        "active_emergencies": active_emergencies_for(user, now=now),
+        "task_rows": list(assignments_for_worker(user).filter(completed_at=None)[:TODAY_ROWS_MAX]),
     }
     if request.htmx and request.htmx.target == "today-lists":
         return render(request, "cases/today.html#lists", context)

@@ -51,6 +51,12 @@ def sweep_case_deadlines() -> None:
     sla_sweep()
 
 
+def remind_overdue_task_assignments() -> None:
+    from gridgov.tasks.jobs import remind_overdue_assignments
+
+    remind_overdue_assignments()
+
+
 def deliver_notices() -> None:
     from gridgov.notices.services import notices_deliver
 
@@ -65,4 +71,5 @@ PERIODIC_JOBS: list[JobSpec] = [
     JobSpec("prune_login_attempts", timedelta(hours=6), prune_login_attempts),
     JobSpec("prune_task_results", timedelta(hours=6), prune_task_results),
     JobSpec("registry_imports_purge_stale", timedelta(hours=6), purge_stale_registry_imports),
+    JobSpec("task_reminders", timedelta(minutes=10), remind_overdue_task_assignments),
 ]

@@ -40,13 +40,14 @@ from gridgov.areas.services import (
 )
 from gridgov.cases.choices import OPEN_STATUSES
 from gridgov.cases.models import Case, CaseStep, DepartmentCategory
-from gridgov.demo import cases, names, patrols, people
+from gridgov.demo import cases, names, patrols, people, tasks
 from gridgov.demo import portal as portal_demo
 from gridgov.demo.layout import COUNTY_CODE, CountyPlan, plan_county
 from gridgov.demo.presets import PRESETS, Preset, TownKind
 from gridgov.patrols.models import Patrol
 from gridgov.registry.choices import Residence
 from gridgov.registry.models import Household, Resident
+from gridgov.tasks.models import Task
 
 # County departments (职能部门) that cases can be dispatched to.
 DEPARTMENTS: tuple[tuple[str, str], ...] = (
@@ -340,6 +341,11 @@ def step_patrols(build: DemoBuild) -> None:
     patrols.patrols_populate(now=build.now, rng=build.rng("patrols"), weeks=3)
 
 
+def step_tasks(build: DemoBuild) -> None:
+    """A county gas-safety task with some progress, an ended emergency, resources (see `tasks`)."""
+    tasks.tasks_populate(now=build.now, rng=build.rng("tasks"))
+
+
 Step = Callable[[DemoBuild], None]
 STEPS: tuple[Step, ...] = (
     step_plan,
@@ -352,11 +358,12 @@ STEPS: tuple[Step, ...] = (
     step_portal,
     step_cases,
     step_patrols,
+    step_tasks,
 )
 # Everything but the people and their cases: a county in seconds rather than
 # minutes (tests and benchmarks of the area tree, accounts and case rules).
 STEPS_WITHOUT_RESIDENTS: tuple[Step, ...] = tuple(
-    step for step in STEPS if step not in (step_residents, step_cases, step_patrols)
+    step for step in STEPS if step not in (step_residents, step_cases, step_patrols, step_tasks)
 )
 
 
@@ -386,6 +393,7 @@ def demo_counts() -> dict[str, int]:
     counts["open_cases"] = Case.objects.filter(status__in=OPEN_STATUSES).count()
     counts["case_steps"] = CaseStep.objects.count()
     counts["patrols"] = Patrol.objects.count()
+    counts["tasks"] = Task.objects.count()
     return counts
 
 

@@ -64,6 +64,7 @@ from gridgov.notices.models import Notice
 from gridgov.notices.services import notices_build, notices_queue
 from gridgov.registry.crypto import field_encrypt
 from gridgov.registry.identifiers import phone_mask, phone_normalise
+from gridgov.tasks.selectors import emergency_sla_override
 
 # --- The case lifecycle ------------------------------------------------------
 #
@@ -479,6 +480,11 @@ def case_submit(
             raise
         return existing, False
     grid, policy, reporter = valid.grid, valid.policy, valid.reporter
+    # Emergency mode (gridgov.tasks): while an event covering the grid is active, a new case
+    # runs on the emergency clock (natural hours, shortened limits); the stored policy is untouched.
+    emergency = emergency_sla_override(grid.path, now)
+    if emergency is not None:
+        policy = emergency.apply(policy)
     try:
         with transaction.atomic():
             case = Case.objects.create(
@@ -522,7 +528,7 @@ def case_submit(
                 at=now,
                 to_status=CaseStatus.SUBMITTED,
                 to_tier=Tier.GRID,
-                detail={"source": data.source},
+                detail={"source": data.source, **({"emergency": emergency.event_id} if emergency else {})},
             )
             _attach(case, step, attachments, actor)
             _notify(
