@@ -23,11 +23,13 @@ test: install
 	scripts/test.sh
 
 bench: install
+	$(PY) -m pip install -q -e '.[dev,bench]'
 	$(PY) benchmarks/grid_at.py --output benchmarks/results/grid_at.json
 	$(PY) benchmarks/registry.py --output benchmarks/results/registry.json
 	$(PY) benchmarks/cases.py --output benchmarks/results/cases.json
 	$(PY) benchmarks/pages.py --output benchmarks/results/pages.json
 	$(PY) benchmarks/tasks.py --output benchmarks/results/tasks.json
+	$(PY) benchmarks/microgrids.py --demo jiaozhou --output benchmarks/results/gridding.json
 
 lint: install
 	$(VENV)/bin/ruff check .

@@ -45,6 +45,8 @@ __all__ = [
     "partition",
     "partition_lonlat",
     "sample_points",
+    "union_faces",
+    "voronoi_faces",
 ]
 
 
@@ -397,3 +399,31 @@ def county_outline(
     projection = LocalMetricProjection(*centre)
     metric = county_outline_metres(rng, width_m=width_m, height_m=height_m, area_m2=area_m2, vertices=vertices)
     return _as_polygon(projection.to_degrees(metric))
+
+
+# ---------------------------------------------------------------- seeded faces
+
+
+def voronoi_faces(parent: BaseGeometry, seeds: Sequence[Point]) -> tuple[list[Polygon], list[int]]:
+    """The Voronoi diagram of `seeds` cut to `parent`, as faces with the index of their seed.
+
+    Faces come from one noding of the Voronoi edges with the parent's
+    boundary, so the union of the faces of any set of seeds (a building
+    group) tiles the parent together with the other sets: no gaps, no
+    overlaps, identical shared edges. A seed outside the parent may own no
+    face. `parent` may be a Polygon or a MultiPolygon; seeds must be distinct.
+    """
+    if not seeds:
+        return [], []
+    if len(seeds) == 1:
+        parts = [part for part in shapely.get_parts(parent) if isinstance(part, Polygon) and part.area > 0]
+        return parts, [0] * len(parts)
+    faces = _faces(parent, seeds)  # type Polygon in its signature; MultiPolygons work as well
+    return faces, _nearest(faces, seeds)
+
+
+def union_faces(faces: Sequence[Polygon]) -> BaseGeometry:
+    """Union of faces from one `voronoi_faces` call (exact coverage union); empty Polygon for none."""
+    if not faces:
+        return Polygon()
+    return _union(faces)
