@@ -42,6 +42,10 @@ INSTALLED_APPS = [
     "gridgov.portal",
     "gridgov.dashboard",
     "gridgov.tasks",
+    "gridgov.party",
+    "gridgov.council",
+    "gridgov.credits",
+    "gridgov.assets",
     "gridgov.api",
     "gridgov.demo",
 ]

@@ -18,6 +18,10 @@ urlpatterns = [
     path("patrols/", include("gridgov.patrols.urls")),
     path("dashboard/", include("gridgov.dashboard.urls")),
     path("tasks/", include("gridgov.tasks.urls")),
+    path("party/", include("gridgov.party.urls")),
+    path("council/", include("gridgov.council.urls")),
+    path("credits/", include("gridgov.credits.urls")),
+    path("public-assets/", include("gridgov.assets.urls")),
     # The residents' pages: short addresses, printed on compound posters as QR codes.
     path("r/", include("gridgov.portal.urls")),
     path("api/v1/", api.urls),

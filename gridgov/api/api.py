@@ -21,10 +21,14 @@ from ninja.errors import ValidationError as InputError
 
 from gridgov.api.auth import BearerToken
 from gridgov.areas.api import router as areas_router
+from gridgov.assets.api import router as assets_router
 from gridgov.cases.api import indicators_router
 from gridgov.cases.api import router as cases_router
 from gridgov.cases.errors import CaseConflict
+from gridgov.council.api import router as council_router
+from gridgov.credits.api import router as credits_router
 from gridgov.dashboard.api import router as dashboard_router
+from gridgov.party.api import router as party_router
 from gridgov.patrols.api import router as patrols_router
 from gridgov.portal.api import router as portal_router
 from gridgov.registry.api import households_router, residents_router
@@ -46,6 +50,10 @@ api.add_router("/patrols", patrols_router)
 api.add_router("/dashboard", dashboard_router)
 api.add_router("/portal", portal_router)
 api.add_router("/tasks", tasks_router)
+api.add_router("/party", party_router)
+api.add_router("/council", council_router)
+api.add_router("/credits", credits_router)
+api.add_router("/public-assets", assets_router)
 
 
 @api.exception_handler(Http404)

@@ -1,0 +1,5 @@
+"""议事协商 endpoints of /api/v1."""
+
+from ninja import Router
+
+router = Router(tags=["council"])

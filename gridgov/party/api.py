@@ -1,0 +1,5 @@
+"""党组织 endpoints of /api/v1."""
+
+from ninja import Router
+
+router = Router(tags=["party"])
