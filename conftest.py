@@ -63,8 +63,10 @@ def _fresh_process_caches() -> None:
     """Tests roll back their transactions, so on-commit cache clearing never runs: start each test clean."""
     from gridgov.areas.selectors import grid_index_invalidate
     from gridgov.cases.selectors import rules_cache_clear
+    from gridgov.tasks.selectors import emergency_cache_clear
 
     rules_cache_clear()
+    emergency_cache_clear()
     # The per-process point-in-grid index would keep an earlier test's grids
     # (ids are not reused after a rollback on PostgreSQL).
     grid_index_invalidate()

@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import threading
+import time
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal
@@ -18,6 +20,7 @@ from gridgov.accounts.choices import Capability, Role
 from gridgov.accounts.models import RoleAssignment
 from gridgov.accounts.scope import AreaScope, scope_for
 from gridgov.areas.models import Area
+from gridgov.areas.selectors import area_path_prefixes
 from gridgov.cases.choices import TimeUnit
 from gridgov.cases.models import SlaPolicy
 from gridgov.tasks.choices import VULNERABILITY_TAGS, TaskStatus, Vulnerability
@@ -231,18 +234,12 @@ def _active_at(at: datetime) -> Q:
     return Q(started_at__lte=at) & (Q(ended_at__isnull=True) | Q(ended_at__gt=at))
 
 
-def _ancestor_paths(path: str) -> list[str]:
-    """`a/b/c/` → [`a/`, `a/b/`, `a/b/c/`]."""
-    parts = [part for part in path.split("/") if part]
-    return ["".join(f"{part}/" for part in parts[: i + 1]) for i in range(len(parts))]
-
-
 def emergencies_visible_to(user: Any) -> QuerySet[EmergencyEvent]:
     """Events in the user's scope, or whose area contains a node of it."""
     scope = task_scope(user)
     if scope.is_empty:
         return EmergencyEvent.objects.none()
-    above = {ancestor for root in scope.paths for ancestor in _ancestor_paths(root)}
+    above = {ancestor for root in scope.paths for ancestor in area_path_prefixes(root)}
     return EmergencyEvent.objects.filter(scope.q("area_path") | Q(area_path__in=above)).select_related("area")
 
 
@@ -298,21 +295,70 @@ class EmergencySla:
         )
 
 
+# Every submit (and every later clock of a case submitted during an event) asks for the
+# emergency clock: keep the events per process for half a minute. Declaring or ending an
+# event drops this process's copy at once; other processes follow within the half minute.
+EMERGENCY_CACHE_SECONDS = 30
+
+
+@dataclass(frozen=True)
+class _EventWindow:
+    event_id: int
+    title: str
+    area_path: str
+    started_at: datetime
+    ended_at: datetime | None
+    factor: Decimal
+    max_hours: Decimal
+
+    def covers(self, prefixes: set[str], at: datetime) -> bool:
+        return self.area_path in prefixes and self.started_at <= at and (self.ended_at is None or self.ended_at > at)
+
+
+class _EmergencyCache:
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.loaded_at: float | None = None
+        self.windows: list[_EventWindow] = []
+
+
+_emergencies = _EmergencyCache()
+
+
+def emergency_cache_clear() -> None:
+    with _emergencies.lock:
+        _emergencies.loaded_at = None
+
+
+def _event_windows() -> list[_EventWindow]:
+    now = time.monotonic()
+    with _emergencies.lock:
+        if _emergencies.loaded_at is None or now - _emergencies.loaded_at > EMERGENCY_CACHE_SECONDS:
+            _emergencies.windows = [
+                _EventWindow(pk, title, area_path, started_at, ended_at, Decimal(factor), Decimal(max_hours))
+                for pk, title, area_path, started_at, ended_at, factor, max_hours in EmergencyEvent.objects.values_list(
+                    "pk", "title", "area_path", "started_at", "ended_at", "sla_factor", "sla_max_hours"
+                )
+            ]
+            _emergencies.loaded_at = now
+        return _emergencies.windows
+
+
+def emergencies_recorded() -> bool:
+    """Whether any emergency was ever declared (cached): lets callers skip looking up a case's grid."""
+    return bool(_event_windows())
+
+
 def emergency_sla_override(grid_path: str, at: datetime) -> EmergencySla | None:
-    """The emergency clock for a new case in the grid at `path` at instant `at`, or None when no
-    event covering the grid is active then. With several, the strictest factor wins."""
-    event = (
-        EmergencyEvent.objects.filter(_active_at(at), area_path__in=_ancestor_paths(grid_path))
-        .order_by("sla_factor", "sla_max_hours", "-started_at")
-        .first()
-    )
-    if event is None:
+    """The emergency clock for a case in the grid at `path` submitted at instant `at`, or None when
+    no event covering the grid was active then. With several, the strictest factor wins."""
+    prefixes = set(area_path_prefixes(grid_path))
+    active = [window for window in _event_windows() if window.covers(prefixes, at)]
+    if not active:
         return None
+    strictest = min(active, key=lambda window: (window.factor, window.max_hours, -window.started_at.timestamp()))
     return EmergencySla(
-        event_id=event.pk,
-        title=event.title,
-        factor=Decimal(event.sla_factor),
-        max_hours=Decimal(event.sla_max_hours),
+        event_id=strictest.event_id, title=strictest.title, factor=strictest.factor, max_hours=strictest.max_hours
     )
 
 

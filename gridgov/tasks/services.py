@@ -53,7 +53,7 @@ from gridgov.tasks.models import (
     TargetPhoto,
     Task,
 )
-from gridgov.tasks.selectors import declarer_scope, issuer_scope, recorder_scope
+from gridgov.tasks.selectors import declarer_scope, emergency_cache_clear, issuer_scope, recorder_scope
 
 BATCH = 5000
 REMIND_EVERY = timedelta(hours=24)
@@ -554,6 +554,7 @@ def emergency_declare(
                 sla_max_hours=data.sla_max_hours,
                 client_key=client_key,
             )
+            _emergencies_changed()
             task, _created = task_create(
                 actor=actor,
                 data=TaskInput(
@@ -587,6 +588,14 @@ def emergency_declare(
 
 
 @transaction.atomic
+def _emergencies_changed() -> None:
+    # The emergency clock of new cases follows at once in this process: now (the same transaction
+    # submits through this process's cache) and again on commit; other processes within the cache's
+    # half minute.
+    emergency_cache_clear()
+    transaction.on_commit(emergency_cache_clear)
+
+
 def emergency_end(*, actor: Any, event: EmergencyEvent, now: datetime | None = None) -> EmergencyEvent:
     """End the event (the normal clock is back for new cases), close its check and write the report."""
     now = _now(now)
@@ -600,6 +609,7 @@ def emergency_end(*, actor: Any, event: EmergencyEvent, now: datetime | None = N
         Task.objects.filter(pk=locked.check_task_id).update(status=TaskStatus.CLOSED)
     report = emergency_report_build(actor=actor, event=locked, ended_at=now)
     EmergencyEvent.objects.filter(pk=locked.pk).update(ended_at=now, ended_by=actor, report=report)
+    _emergencies_changed()
     audit_record(actor=actor, action="emergency_end", object_type="emergency", object_id=str(locked.pk), detail={})
     locked.refresh_from_db()
     return locked

@@ -64,7 +64,7 @@ from gridgov.notices.models import Notice
 from gridgov.notices.services import notices_build, notices_queue
 from gridgov.registry.crypto import field_encrypt
 from gridgov.registry.identifiers import phone_mask, phone_normalise
-from gridgov.tasks.selectors import emergency_sla_override
+from gridgov.tasks.selectors import emergencies_recorded, emergency_sla_override
 
 # --- The case lifecycle ------------------------------------------------------
 #
@@ -116,7 +116,14 @@ TIER_LIMIT_FIELD: dict[str, str] = {
 
 
 def _policy(case: Case) -> SlaPolicy:
-    return sla_policy_for(case.category, case.urgency)
+    """The case's time limits: its category's, on the emergency clock for its whole life when it
+    was submitted in an area under an active emergency (gridgov.tasks)."""
+    policy = sla_policy_for(case.category, case.urgency)
+    if emergencies_recorded():
+        emergency = emergency_sla_override(case.grid.path, case.submitted_at)
+        if emergency is not None:
+            return emergency.apply(policy)
+    return policy
 
 
 def case_link(case_id: int) -> str:

@@ -13,6 +13,7 @@ import pytest
 
 from gridgov.cases.choices import TimeUnit
 from gridgov.cases.models import CaseStep
+from gridgov.cases.services import case_accept
 from gridgov.tasks.choices import EmergencyKind
 from gridgov.tasks.services import EmergencyInput, emergency_declare, emergency_end
 from gridgov.testing.cases import submit_case
@@ -49,3 +50,23 @@ def test_new_cases_in_the_area_use_the_emergency_clock_only_while_it_is_active(t
     after = submit_case(worker, tree.grids[0], now=FRIDAY_EVENING + timedelta(hours=3), key="a")
     assert after.sla_unit == normal.sla_unit
     assert "emergency" not in CaseStep.objects.get(case=after, seq=1).detail
+
+
+def test_a_case_submitted_during_the_emergency_keeps_its_clock_after_the_event_ends(
+    tree: AreaTree, personas: dict
+) -> None:
+    worker, town_staff = personas["grid_worker"], personas["town_staff"]
+    # given a typhoon over the town and a case reported during it
+    event, _created = emergency_declare(
+        actor=town_staff,
+        data=EmergencyInput(kind=EmergencyKind.TYPHOON, title="台风", area=tree.towns[0], started_at=FRIDAY_EVENING),
+        now=FRIDAY_EVENING,
+    )
+    case = submit_case(worker, tree.grids[0], now=FRIDAY_EVENING + timedelta(minutes=5), key="during")
+    # when the event ends and the worker accepts the case afterwards, on Friday night
+    emergency_end(actor=town_staff, event=event, now=FRIDAY_EVENING + timedelta(hours=1))
+    case_accept(actor=worker, case=case, now=FRIDAY_EVENING + timedelta(hours=2))
+    case.refresh_from_db()
+    # then its handling clock still runs in natural hours: due the same weekend, not on a working day
+    assert case.sla_unit == TimeUnit.NATURAL_HOUR
+    assert case.due_at is not None and case.due_at < FRIDAY_EVENING + timedelta(hours=30)
