@@ -29,6 +29,7 @@ bench: install
 	$(PY) benchmarks/cases.py --output benchmarks/results/cases.json
 	$(PY) benchmarks/pages.py --output benchmarks/results/pages.json
 	$(PY) benchmarks/tasks.py --output benchmarks/results/tasks.json
+	$(PY) benchmarks/dashboard.py --output benchmarks/results/dashboard.json
 	$(PY) benchmarks/microgrids.py --demo jiaozhou --output benchmarks/results/gridding.json
 
 lint: install

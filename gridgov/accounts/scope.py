@@ -69,17 +69,16 @@ EMPTY_SCOPE = AreaScope(())
 def scope_for(user: Any, capability: str = Capability.VIEW_AREAS) -> AreaScope:
     """The scope of `user` for `capability`; empty for anonymous and inactive users.
 
-    Cached on the user object, which lives for one request.
+    The scopes of every capability come from one query and are cached on the user
+    object, which lives for one request.
     """
     if user is None or not getattr(user, "is_authenticated", False) or not user.is_active:
         return EMPTY_SCOPE
     cache: dict[str, AreaScope] | None = getattr(user, _CACHE_ATTRIBUTE, None)
     if cache is None:
-        cache = {}
+        cache = _compute_scopes(user)
         setattr(user, _CACHE_ATTRIBUTE, cache)
-    if capability not in cache:
-        cache[capability] = _compute_scope(user, capability)
-    return cache[capability]
+    return cache.get(capability, EMPTY_SCOPE)
 
 
 def scope_forget(user: Any) -> None:
@@ -88,12 +87,14 @@ def scope_forget(user: Any) -> None:
         delattr(user, _CACHE_ATTRIBUTE)
 
 
-def _compute_scope(user: Any, capability: str) -> AreaScope:
+def _compute_scopes(user: Any) -> dict[str, AreaScope]:
     from gridgov.accounts.models import RoleAssignment
 
-    roles = [role for role, capabilities in ROLE_CAPABILITIES.items() if capability in capabilities]
-    paths = RoleAssignment.objects.filter(user=user, role__in=roles).values_list("area__path", flat=True)
-    return AreaScope.from_paths(list(paths))
+    paths: dict[str, list[str]] = {}
+    for role, path in RoleAssignment.objects.filter(user=user).values_list("role", "area__path"):
+        for capability in ROLE_CAPABILITIES.get(role, frozenset()):
+            paths.setdefault(capability, []).append(path)
+    return {capability: AreaScope.from_paths(roots) for capability, roots in paths.items()}
 
 
 def user_has_capability(user: Any, capability: str) -> bool:

@@ -51,6 +51,12 @@ def sweep_case_deadlines() -> None:
     sla_sweep()
 
 
+def refresh_dashboard_rollups() -> None:
+    from gridgov.dashboard.worker import dashboard_periodic
+
+    dashboard_periodic()
+
+
 def remind_overdue_task_assignments() -> None:
     from gridgov.tasks.jobs import remind_overdue_assignments
 
@@ -67,6 +73,7 @@ PERIODIC_JOBS: list[JobSpec] = [
     JobSpec("sla_sweep", timedelta(minutes=1), sweep_case_deadlines),
     # Every round of the worker (the poll interval bounds it from below).
     JobSpec("deliver_notices", timedelta(seconds=1), deliver_notices),
+    JobSpec("dashboard_rollups", timedelta(seconds=30), refresh_dashboard_rollups),
     JobSpec("clear_expired_sessions", timedelta(hours=1), clear_expired_sessions),
     JobSpec("prune_login_attempts", timedelta(hours=6), prune_login_attempts),
     JobSpec("prune_task_results", timedelta(hours=6), prune_task_results),

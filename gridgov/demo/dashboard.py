@@ -7,7 +7,9 @@ watermark past the generated steps. Then the alert detectors run once, as the
 worker would on its first round.
 
 The generator calls `step_dashboard(build)` after `step_cases` (the lead wires
-it into `generator.STEPS`); on its own: `dashboard_populate(now=...)`.
+it into `generator.STEPS`); on its own: `dashboard_populate(now=...)`. The reset
+calls `dashboard_delete_all()` before it deletes cases and areas (alerts and
+rollup rows point at them).
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from datetime import datetime
 from typing import Any
 
 from gridgov.dashboard.alerts import alerts_scan
-from gridgov.dashboard.models import Rollup
+from gridgov.dashboard.models import Alert, CaseContribution, Rollup, RollupState, RollupTotal
 from gridgov.dashboard.rollups import rollups_rebuild
 
 
@@ -38,3 +40,18 @@ def dashboard_populate(*, now: datetime) -> DashboardDemo:
 def step_dashboard(build: Any) -> None:
     """Generator step (after `step_cases`): see `dashboard_populate`."""
     dashboard_populate(now=build.now)
+
+
+def dashboard_delete_all() -> dict[str, int]:
+    """Delete every alert, rollup row, contribution and the worker's progress (one DELETE per table)."""
+    deleted: dict[str, int] = {}
+    for name, model in (
+        ("dashboard_alerts", Alert),
+        ("dashboard_rollups", Rollup),
+        ("dashboard_rollup_totals", RollupTotal),
+        ("dashboard_contributions", CaseContribution),
+        ("dashboard_state", RollupState),
+    ):
+        queryset = model._default_manager.all()
+        deleted[name] = queryset._raw_delete(queryset.db)
+    return deleted

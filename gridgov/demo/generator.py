@@ -42,6 +42,7 @@ from gridgov.cases.choices import OPEN_STATUSES
 from gridgov.cases.models import Case, CaseStep, DepartmentCategory
 from gridgov.demo import cases, names, patrols, people, tasks
 from gridgov.demo import portal as portal_demo
+from gridgov.demo.dashboard import step_dashboard
 from gridgov.demo.layout import COUNTY_CODE, CountyPlan, plan_county
 from gridgov.demo.presets import PRESETS, Preset, TownKind
 from gridgov.patrols.models import Patrol
@@ -357,13 +358,14 @@ STEPS: tuple[Step, ...] = (
     step_case_staff,
     step_portal,
     step_cases,
+    step_dashboard,
     step_patrols,
     step_tasks,
 )
 # Everything but the people and their cases: a county in seconds rather than
 # minutes (tests and benchmarks of the area tree, accounts and case rules).
 STEPS_WITHOUT_RESIDENTS: tuple[Step, ...] = tuple(
-    step for step in STEPS if step not in (step_residents, step_cases, step_patrols, step_tasks)
+    step for step in STEPS if step not in (step_residents, step_cases, step_dashboard, step_patrols, step_tasks)
 )
 
 

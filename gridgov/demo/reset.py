@@ -11,6 +11,7 @@ from gridgov.accounts.services import accounts_delete_all
 from gridgov.areas.models import Area
 from gridgov.areas.services import area_tree_delete_all
 from gridgov.cases.models import Case, CaseAttachment, CaseStep, DepartmentCategory
+from gridgov.demo.dashboard import dashboard_delete_all
 from gridgov.demo.patrols import patrols_delete_all
 from gridgov.demo.tasks import tasks_delete_all
 from gridgov.notices.models import InboxMessage, Notice
@@ -67,6 +68,7 @@ def demo_reset(*, actor: Any = None) -> dict[str, int]:
     # Tasks and patrols point at cases, users, grids and households: they go first.
     deleted = tasks_delete_all()
     deleted.update(patrols_delete_all())
+    deleted.update(dashboard_delete_all())
     deleted.update(cases_delete_all())
     deleted.update(registry_delete_all())
     deleted.update(portal_delete_all())
