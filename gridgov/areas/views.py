@@ -4,15 +4,32 @@ from __future__ import annotations
 
 import json
 
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
 
 from gridgov.accounts.choices import Capability
 from gridgov.accounts.scope import scope_for
 from gridgov.areas.choices import AreaLevel, child_level
 from gridgov.areas.exporting import area_subtree_feature_collection, children_feature_collection
+from gridgov.areas.gridding_forms import MicroApplyForm, MicroBandForm
+from gridgov.areas.gridding_selectors import (
+    GRID_BAND_DEFAULT,
+    PlanInfeasible,
+    can_plan_grids,
+    can_plan_microgrids,
+    community_for_planning,
+    grid_for_planning,
+    grid_plan,
+    microgrid_plan,
+)
+from gridgov.areas.gridding_services import grid_plan_apply, microgrid_plan_apply
 from gridgov.areas.selectors import (
     area_breadcrumbs_for_user,
     area_children_for_user,
@@ -67,6 +84,8 @@ def detail(request: HtmxHttpRequest, code: str) -> HttpResponse:
         "children_rows": [(child, stats[child.pk]) for child in children],
         "child_level_label": AreaLevel(next_level).label if next_level else "",
         "can_view_people": scope_for(request.user, Capability.VIEW_PEOPLE).covers(area.path),
+        "can_plan_microgrids": can_plan_microgrids(request.user, area),
+        "can_plan_grids": can_plan_grids(request.user, area),
         "compounds": compounds_of_grid(area) if area.level == AreaLevel.GRID else None,
         "buildings": buildings[:BUILDINGS_SHOWN] if buildings is not None else None,
         "buildings_truncated": buildings is not None and len(buildings) > BUILDINGS_SHOWN,
@@ -99,3 +118,137 @@ def export_geojson(request: HttpRequest, code: str) -> HttpResponse:
     )
     response["Content-Disposition"] = f'attachment; filename="{area.code}.geojson"'
     return response
+
+
+@login_required
+def microgrid_plan_page(request: HttpRequest, code: str) -> HttpResponse:
+    """The micro-grid proposal for one general grid beside its current micro-grids (computed, not stored)."""
+    grid = grid_for_planning(request.user, code)
+    form = MicroBandForm.from_query(request.GET)
+    plan = None
+    error = None
+    if form.is_valid():
+        try:
+            plan = microgrid_plan(grid, low=form.cleaned_data["low"], high=form.cleaned_data["high"])
+        except PlanInfeasible as infeasible:
+            error = infeasible.message
+    context = {
+        "area": grid,
+        "breadcrumbs": area_breadcrumbs_for_user(request.user, grid),
+        "form": form,
+        "plan": plan,
+        "error": error,
+        "apply_form": MicroApplyForm(
+            initial={"low": plan.band.low, "high": plan.band.high, "fingerprint": plan.fingerprint}
+        )
+        if plan
+        else None,
+        "map_config": json.dumps(plan.map_config() if plan else {"selfGeometry": grid.geometry}),
+    }
+    return render(request, "areas/microgrid_plan.html", context)
+
+
+@login_required
+@require_POST
+def microgrid_plan_apply_view(request: HttpRequest, code: str) -> HttpResponse:
+    grid = grid_for_planning(request.user, code)
+    form = MicroApplyForm(request.POST)
+    plan_url = reverse("areas:microgrid_plan", args=[grid.code])
+    if not form.is_valid():
+        messages.error(request, _("方案参数无效，请重新生成方案。"))
+        return redirect(plan_url)
+    low, high = form.cleaned_data["low"], form.cleaned_data["high"]
+    try:
+        result = microgrid_plan_apply(
+            actor=request.user, grid=grid, low=low, high=high, fingerprint=form.cleaned_data["fingerprint"]
+        )
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+        return redirect(f"{plan_url}?low={low}&high={high}")
+    messages.success(
+        request,
+        _("已应用微网格方案：新建 %(created)d 个、沿用 %(reused)d 个、删除 %(removed)d 个，调整楼栋 %(moved)d 栋。")
+        % {
+            "created": len(result.created),
+            "reused": len(result.reused),
+            "removed": len(result.removed),
+            "moved": result.moved,
+        },
+    )
+    for old_code, references in result.kept.items():
+        messages.warning(
+            request,
+            _("原微网格 %(code)s 仍有关联数据（%(refs)s），已保留，请核对后处理。")
+            % {"code": old_code, "refs": "、".join(references)},
+        )
+    return redirect("areas:detail", code=grid.code)
+
+
+@login_required
+def grid_plan_page(request: HttpRequest, code: str) -> HttpResponse:
+    """A general-grid proposal for one village/community beside its current grids (preview only)."""
+    community = community_for_planning(request.user, code)
+    form = MicroBandForm.from_query(request.GET, default=GRID_BAND_DEFAULT)
+    plan = None
+    error = None
+    if form.is_valid():
+        try:
+            plan = grid_plan(community, low=form.cleaned_data["low"], high=form.cleaned_data["high"])
+        except PlanInfeasible as infeasible:
+            error = infeasible.message
+    context = {
+        "area": community,
+        "breadcrumbs": area_breadcrumbs_for_user(request.user, community),
+        "form": form,
+        "plan": plan,
+        "error": error,
+        "apply_form": MicroApplyForm(
+            initial={"low": plan.band.low, "high": plan.band.high, "fingerprint": plan.fingerprint}
+        )
+        if plan
+        else None,
+        "map_config": json.dumps(plan.map_config() if plan else {"selfGeometry": community.geometry}),
+    }
+    return render(request, "areas/grid_plan.html", context)
+
+
+@login_required
+@require_POST
+def grid_plan_apply_view(request: HttpRequest, code: str) -> HttpResponse:
+    community = community_for_planning(request.user, code)
+    form = MicroApplyForm(request.POST)
+    plan_url = reverse("areas:grid_plan", args=[community.code])
+    if not form.is_valid():
+        messages.error(request, _("方案参数无效，请重新生成方案。"))
+        return redirect(plan_url)
+    low, high = form.cleaned_data["low"], form.cleaned_data["high"]
+    try:
+        result = grid_plan_apply(
+            actor=request.user, community=community, low=low, high=high, fingerprint=form.cleaned_data["fingerprint"]
+        )
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+        return redirect(f"{plan_url}?low={low}&high={high}")
+    messages.success(
+        request,
+        _("已应用网格方案：新建 %(created)d 个、沿用 %(reused)d 个、删除 %(removed)d 个，调整楼栋 %(moved)d 栋。")
+        % {
+            "created": len(result.created),
+            "reused": len(result.reused),
+            "removed": len(result.removed),
+            "moved": result.moved,
+        },
+    )
+    if result.microgrids_detached:
+        messages.warning(
+            request,
+            _("有 %(count)d 栋楼栋随网格调整移出了原微网格，请重新划分相关网格的微网格。")
+            % {"count": result.microgrids_detached},
+        )
+    for old_code, references in result.kept.items():
+        messages.warning(
+            request,
+            _("原网格 %(code)s 仍有关联数据（%(refs)s），已保留，请核对后处理。")
+            % {"code": old_code, "refs": "、".join(references)},
+        )
+    return redirect("areas:detail", code=community.code)
