@@ -18,6 +18,21 @@ from gridgov.accounts.choices import ROLE_CAPABILITIES, Capability
 ModelT = TypeVar("ModelT", bound=Model)
 
 _CACHE_ATTRIBUTE = "_gridgov_scope_cache"
+_ASSIGNMENTS_ATTRIBUTE = "_gridgov_role_assignments"
+
+
+def role_assignments_of(user: Any) -> tuple[tuple[str, str, int | None], ...]:
+    """The user's role assignments as (role, area path, department id), from one query cached on
+    the user object (which lives for one request); empty for anonymous and inactive users."""
+    if user is None or not getattr(user, "is_authenticated", False) or not user.is_active:
+        return ()
+    cached: tuple[tuple[str, str, int | None], ...] | None = getattr(user, _ASSIGNMENTS_ATTRIBUTE, None)
+    if cached is None:
+        from gridgov.accounts.models import RoleAssignment
+
+        cached = tuple(RoleAssignment.objects.filter(user=user).values_list("role", "area__path", "department_id"))
+        setattr(user, _ASSIGNMENTS_ATTRIBUTE, cached)
+    return cached
 
 
 @dataclass(frozen=True)
@@ -82,16 +97,16 @@ def scope_for(user: Any, capability: str = Capability.VIEW_AREAS) -> AreaScope:
 
 
 def scope_forget(user: Any) -> None:
-    """Drop the cached scope after the user's role assignments changed."""
-    if hasattr(user, _CACHE_ATTRIBUTE):
-        delattr(user, _CACHE_ATTRIBUTE)
+    """Drop the cached scopes (and everything else derived from the assignments) after the user's
+    role assignments changed."""
+    for attribute in (_CACHE_ATTRIBUTE, _ASSIGNMENTS_ATTRIBUTE):
+        if hasattr(user, attribute):
+            delattr(user, attribute)
 
 
 def _compute_scopes(user: Any) -> dict[str, AreaScope]:
-    from gridgov.accounts.models import RoleAssignment
-
     paths: dict[str, list[str]] = {}
-    for role, path in RoleAssignment.objects.filter(user=user).values_list("role", "area__path"):
+    for role, path, _department_id in role_assignments_of(user):
         for capability in ROLE_CAPABILITIES.get(role, frozenset()):
             paths.setdefault(capability, []).append(path)
     return {capability: AreaScope.from_paths(roots) for capability, roots in paths.items()}

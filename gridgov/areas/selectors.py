@@ -8,7 +8,7 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from django.db.models import Count, QuerySet, Sum
+from django.db.models import Count, Max, Min, QuerySet, Sum
 from django.db.models.functions import Substr
 from django.http import Http404
 from django.utils.translation import gettext as _
@@ -58,6 +58,22 @@ def area_path_prefixes(path: str) -> list[str]:
     node and its ancestors, top first."""
     segments = [segment for segment in path.split("/") if segment]
     return ["".join(f"{segment}/" for segment in segments[: depth + 1]) for depth in range(len(segments))]
+
+
+# Map coordinates leave the server rounded (6 decimals ≈ 0.1 m): float noise such as
+# 36.190000000000005 adds nothing and its digit runs can look like phone numbers.
+MAP_DECIMALS = 6
+
+
+def areas_map_bounds(areas: QuerySet[Area]) -> list[list[float]] | None:
+    """Leaflet bounds `[[south, west], [north, east]]` of the areas' bounding boxes, or None."""
+    extent = areas.aggregate(Min("min_lon"), Min("min_lat"), Max("max_lon"), Max("max_lat"))
+    if extent["min_lon__min"] is None:
+        return None
+    return [
+        [round(extent["min_lat__min"], MAP_DECIMALS), round(extent["min_lon__min"], MAP_DECIMALS)],
+        [round(extent["max_lat__max"], MAP_DECIMALS), round(extent["max_lon__max"], MAP_DECIMALS)],
+    ]
 
 
 def area_breadcrumbs_for_user(user: Any, area: Area) -> list[Area]:

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from gridgov.accounts.choices import Role
+from gridgov.accounts.scope import role_assignments_of
 from gridgov.cases.choices import CaseSource, Tier
 
 if TYPE_CHECKING:
@@ -38,8 +39,6 @@ SUPERVISOR_ROLES: dict[str, frozenset[str]] = {
 # Who may dispatch a case to a department: the town/street, or the county command centre directly.
 DISPATCHER_ROLES: frozenset[str] = frozenset({Role.TOWN_STAFF, Role.COUNTY_COMMAND})
 
-_CACHE_ATTRIBUTE = "_gridgov_case_duties"
-
 
 @dataclass(frozen=True)
 class Duty:
@@ -52,26 +51,11 @@ class Duty:
 
 
 def duties_of(user: Any) -> tuple[Duty, ...]:
-    """The user's role assignments as (role, area path, department); cached on the user object."""
+    """The user's role assignments as (role, area path, department), from the per-request cache of
+    `role_assignments_of`."""
     if user is None or not getattr(user, "is_authenticated", False) or not user.is_active:
         return ()
-    cached: tuple[Duty, ...] | None = getattr(user, _CACHE_ATTRIBUTE, None)
-    if cached is None:
-        from gridgov.accounts.models import RoleAssignment
-
-        cached = tuple(
-            Duty(role, path, department_id)
-            for role, path, department_id in RoleAssignment.objects.filter(user=user).values_list(
-                "role", "area__path", "department_id"
-            )
-        )
-        setattr(user, _CACHE_ATTRIBUTE, cached)
-    return cached
-
-
-def duties_forget(user: Any) -> None:
-    if hasattr(user, _CACHE_ATTRIBUTE):
-        delattr(user, _CACHE_ATTRIBUTE)
+    return tuple(Duty(role, path, department_id) for role, path, department_id in role_assignments_of(user))
 
 
 def handles_tier(user: Any, *, tier: str, handling_path: str, grid_path: str, department_id: int | None) -> bool:

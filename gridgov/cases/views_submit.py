@@ -13,7 +13,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db.models import Max, Min, QuerySet
+from django.db.models import QuerySet
 from django.http import FileResponse, Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
@@ -23,7 +23,7 @@ from gridgov.accounts.choices import Capability
 from gridgov.accounts.scope import AreaScope, scope_for
 from gridgov.areas.choices import AreaLevel
 from gridgov.areas.models import Area
-from gridgov.areas.selectors import grid_at
+from gridgov.areas.selectors import areas_map_bounds, grid_at
 from gridgov.cases.choices import CaseSource
 from gridgov.cases.errors import CaseConflict, CaseForbidden
 from gridgov.cases.forms import CaseNewForm
@@ -87,20 +87,13 @@ def _newcase_staff_scope(user: Any, sources: list[str]) -> AreaScope:
 
 
 def _new_case_map(grids: QuerySet[Area]) -> str:
-    extent = grids.aggregate(Min("min_lon"), Min("min_lat"), Max("max_lon"), Max("max_lat"))
     outlines = []
     if grids.count() <= MAP_OUTLINES_MAX:
         outlines = [
             {"type": "Feature", "geometry": grid.geometry, "properties": {"name": grid.name}}
             for grid in grids.exclude(geometry=None)
         ]
-    bounds = None
-    if extent["min_lon__min"] is not None:
-        bounds = [
-            [extent["min_lat__min"], extent["min_lon__min"]],
-            [extent["max_lat__max"], extent["max_lon__max"]],
-        ]
-    return json.dumps({"bounds": bounds, "outlines": outlines})
+    return json.dumps({"bounds": areas_map_bounds(grids), "outlines": outlines})
 
 
 @csrf_exempt

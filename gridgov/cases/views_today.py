@@ -28,8 +28,9 @@ from gridgov.cases.selectors import case_queue_for_user
 from gridgov.core.http import HtmxHttpRequest
 from gridgov.tasks.selectors import active_emergencies_for, assignments_for_worker
 
-# Rows per list on the phone; the full queue is one tap away (/cases/).
-TODAY_ROWS_MAX = 50
+# Rows per list on the phone (a screenful or two, and a light page on a slow connection); the
+# full queue is one tap away (/cases/).
+TODAY_ROWS_MAX = 20
 
 # Waiting for someone at the case's tier to take it: a new report, a case dispatched to a department.
 _NEW_STATUSES = (CaseStatus.SUBMITTED, CaseStatus.DISPATCHED)

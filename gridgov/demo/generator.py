@@ -40,7 +40,7 @@ from gridgov.areas.services import (
 )
 from gridgov.cases.choices import OPEN_STATUSES
 from gridgov.cases.models import Case, CaseStep, DepartmentCategory
-from gridgov.demo import cases, names, patrols, people, tasks
+from gridgov.demo import cases, names, party, patrols, people, tasks
 from gridgov.demo import portal as portal_demo
 from gridgov.demo.dashboard import step_dashboard
 from gridgov.demo.layout import COUNTY_CODE, CountyPlan, plan_county
@@ -347,6 +347,11 @@ def step_tasks(build: DemoBuild) -> None:
     tasks.tasks_populate(now=build.now, rng=build.rng("tasks"))
 
 
+def step_party(build: DemoBuild) -> None:
+    """Party organisations, lead households, council meetings and proposals (see `party`)."""
+    party.party_populate(now=build.now, rng=build.rng("party"))
+
+
 Step = Callable[[DemoBuild], None]
 STEPS: tuple[Step, ...] = (
     step_plan,
@@ -361,12 +366,19 @@ STEPS: tuple[Step, ...] = (
     step_dashboard,
     step_patrols,
     step_tasks,
+    step_party,
 )
 # Everything but the people and their cases: a county in seconds rather than
 # minutes (tests and benchmarks of the area tree, accounts and case rules).
-STEPS_WITHOUT_RESIDENTS: tuple[Step, ...] = tuple(
-    step for step in STEPS if step not in (step_residents, step_cases, step_dashboard, step_patrols, step_tasks)
+_PEOPLE_AND_THEIR_WORK: tuple[Step, ...] = (
+    step_residents,
+    step_cases,
+    step_dashboard,
+    step_patrols,
+    step_tasks,
+    step_party,
 )
+STEPS_WITHOUT_RESIDENTS: tuple[Step, ...] = tuple(step for step in STEPS if step not in _PEOPLE_AND_THEIR_WORK)
 
 
 # ---------------------------------------------------------------- summary

@@ -12,6 +12,7 @@ from gridgov.areas.models import Area
 from gridgov.areas.services import area_tree_delete_all
 from gridgov.cases.models import Case, CaseAttachment, CaseStep, DepartmentCategory
 from gridgov.demo.dashboard import dashboard_delete_all
+from gridgov.demo.party import party_delete_all
 from gridgov.demo.patrols import patrols_delete_all
 from gridgov.demo.tasks import tasks_delete_all
 from gridgov.notices.models import InboxMessage, Notice
@@ -65,8 +66,9 @@ def demo_reset(*, actor: Any = None) -> dict[str, int]:
     (PROTECT), and a fresh demo should not inherit the history of the last one.
     Sessions go so that nobody stays signed in as a user that no longer exists.
     """
-    # Tasks and patrols point at cases, users, grids and households: they go first.
-    deleted = tasks_delete_all()
+    # Party, council, tasks and patrols point at cases, users, grids and households: they go first.
+    deleted = party_delete_all()
+    deleted.update(tasks_delete_all())
     deleted.update(patrols_delete_all())
     deleted.update(dashboard_delete_all())
     deleted.update(cases_delete_all())

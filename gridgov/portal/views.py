@@ -22,7 +22,6 @@ from django.contrib.auth import logout as auth_logout
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
-from django.db.models import Max, Min
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -32,6 +31,7 @@ from django.views.decorators.http import require_POST
 
 from gridgov.areas.choices import AreaLevel
 from gridgov.areas.models import Area, Compound
+from gridgov.areas.selectors import MAP_DECIMALS, areas_map_bounds
 from gridgov.cases.errors import CaseConflict, CaseForbidden
 from gridgov.cases.models import CaseAttachment
 from gridgov.cases.selectors import case_actions_for
@@ -214,24 +214,15 @@ def report(request: HttpRequest, identity: ResidentPhone) -> HttpResponse:
 
 def _map_config(compound: Compound | None) -> str:
     if compound is not None and compound.lon is not None and compound.lat is not None:
-        return json.dumps({"center": [compound.lat, compound.lon], "zoom": 17})
+        center = [round(compound.lat, MAP_DECIMALS), round(compound.lon, MAP_DECIMALS)]
+        return json.dumps({"center": center, "zoom": 17})
+    grids = Area.objects.filter(level=AreaLevel.GRID)
     if compound is not None:
-        grid = compound.grid
-        if grid.min_lat is not None:
-            return json.dumps({"bounds": [[grid.min_lat, grid.min_lon], [grid.max_lat, grid.max_lon]]})
-    extent = Area.objects.filter(level=AreaLevel.GRID).aggregate(
-        Min("min_lon"), Min("min_lat"), Max("max_lon"), Max("max_lat")
-    )
-    if extent["min_lon__min"] is None:
-        return json.dumps({})
-    return json.dumps(
-        {
-            "bounds": [
-                [extent["min_lat__min"], extent["min_lon__min"]],
-                [extent["max_lat__max"], extent["max_lon__max"]],
-            ]
-        }
-    )
+        bounds = areas_map_bounds(grids.filter(pk=compound.grid_id))
+        if bounds is not None:
+            return json.dumps({"bounds": bounds})
+    bounds = areas_map_bounds(grids)
+    return json.dumps({"bounds": bounds} if bounds is not None else {})
 
 
 def _report_page(request: HttpRequest, identity: ResidentPhone, compound: Compound | None) -> HttpResponse:

@@ -11,6 +11,7 @@ from django.test.utils import CaptureQueriesContext
 
 from gridgov.accounts.choices import Role
 from gridgov.cases.services import case_accept, case_escalate
+from gridgov.cases.views_today import TODAY_ROWS_MAX
 from gridgov.testing.cases import submit_case
 from gridgov.testing.factories import UserFactory, make_user_with_role
 
@@ -99,5 +100,7 @@ def test_the_page_costs_the_same_queries_for_3_or_60_cases(client, tree, persona
     assert many == few
     with django_assert_max_num_queries(12):
         page = client.get("/today/").content.decode()
-    # And all 60 cases are on it, 29 new reports and 31 of the worker's own
-    assert page.count('<li class="today-row') == 60 and "<strong>29</strong>待受理" in page
+    # And the counts cover all 60 cases (29 new reports, 31 of the worker's own), each list showing
+    # its first TODAY_ROWS_MAX rows with a link to the rest
+    assert page.count('<li class="today-row') == 2 * TODAY_ROWS_MAX and "<strong>29</strong>待受理" in page
+    assert "还有 9 件" in page and "还有 11 件" in page
