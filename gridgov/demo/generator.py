@@ -41,6 +41,7 @@ from gridgov.areas.services import (
 from gridgov.cases.choices import OPEN_STATUSES
 from gridgov.cases.models import Case, CaseStep, DepartmentCategory
 from gridgov.demo import cases, names, party, patrols, people, tasks
+from gridgov.demo import credits as credits_demo
 from gridgov.demo import portal as portal_demo
 from gridgov.demo.dashboard import step_dashboard
 from gridgov.demo.layout import COUNTY_CODE, CountyPlan, plan_county
@@ -352,6 +353,12 @@ def step_party(build: DemoBuild) -> None:
     party.party_populate(now=build.now, rng=build.rng("party"))
 
 
+def step_credits(build: DemoBuild) -> None:
+    """A year of virtue credits; public assets with contracts and ledgers for a share of compounds."""
+    credits_demo.credits_populate(now=build.now, rng=build.rng("credits"))
+    credits_demo.assets_populate(now=build.now, rng=build.rng("assets"))
+
+
 Step = Callable[[DemoBuild], None]
 STEPS: tuple[Step, ...] = (
     step_plan,
@@ -367,6 +374,7 @@ STEPS: tuple[Step, ...] = (
     step_patrols,
     step_tasks,
     step_party,
+    step_credits,
 )
 # Everything but the people and their cases: a county in seconds rather than
 # minutes (tests and benchmarks of the area tree, accounts and case rules).
@@ -377,6 +385,7 @@ _PEOPLE_AND_THEIR_WORK: tuple[Step, ...] = (
     step_patrols,
     step_tasks,
     step_party,
+    step_credits,
 )
 STEPS_WITHOUT_RESIDENTS: tuple[Step, ...] = tuple(step for step in STEPS if step not in _PEOPLE_AND_THEIR_WORK)
 

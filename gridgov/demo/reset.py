@@ -11,6 +11,7 @@ from gridgov.accounts.services import accounts_delete_all
 from gridgov.areas.models import Area
 from gridgov.areas.services import area_tree_delete_all
 from gridgov.cases.models import Case, CaseAttachment, CaseStep, DepartmentCategory
+from gridgov.demo.credits import credits_demo_delete_all
 from gridgov.demo.dashboard import dashboard_delete_all
 from gridgov.demo.party import party_delete_all
 from gridgov.demo.patrols import patrols_delete_all
@@ -66,9 +67,11 @@ def demo_reset(*, actor: Any = None) -> dict[str, int]:
     (PROTECT), and a fresh demo should not inherit the history of the last one.
     Sessions go so that nobody stays signed in as a user that no longer exists.
     """
-    # Party, council, tasks and patrols point at cases, users, grids and households: they go first.
+    # Party, council, tasks, credits, public assets and patrols point at cases, users, grids and
+    # households: they go first.
     deleted = party_delete_all()
     deleted.update(tasks_delete_all())
+    deleted.update(credits_demo_delete_all())
     deleted.update(patrols_delete_all())
     deleted.update(dashboard_delete_all())
     deleted.update(cases_delete_all())
