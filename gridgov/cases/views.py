@@ -115,21 +115,32 @@ def _light(case: Case, now: datetime) -> str:
     return SlaLight.GREEN
 
 
-def _time_left(due: datetime | None, now: datetime) -> str:
-    """'剩余 2 小时' / '已超时 3 小时' (natural time, rounded down)."""
+def time_left_text(due: datetime | None, now: datetime, *, short: bool = False) -> str:
+    """'剩余 2 小时' / '已超时 3 小时' (natural time, rounded down); `short` ('剩 2 小时' / '超 3 小时')
+    for the phone's rows."""
     if due is None:
         return ""
     seconds = (due - now).total_seconds()
     span = abs(seconds)
+    left = seconds >= 0
     if span < 3600:
         amount = max(int(span // 60), 1)
-        text = _("剩余 %(n)d 分钟") if seconds >= 0 else _("已超时 %(n)d 分钟")
+        if short:
+            text = _("剩 %(n)d 分钟") if left else _("超 %(n)d 分钟")
+        else:
+            text = _("剩余 %(n)d 分钟") if left else _("已超时 %(n)d 分钟")
     elif span < 48 * 3600:
         amount = int(span // 3600)
-        text = _("剩余 %(n)d 小时") if seconds >= 0 else _("已超时 %(n)d 小时")
+        if short:
+            text = _("剩 %(n)d 小时") if left else _("超 %(n)d 小时")
+        else:
+            text = _("剩余 %(n)d 小时") if left else _("已超时 %(n)d 小时")
     else:
         amount = int(span // 86400)
-        text = _("剩余 %(n)d 天") if seconds >= 0 else _("已超时 %(n)d 天")
+        if short:
+            text = _("剩 %(n)d 天") if left else _("超 %(n)d 天")
+        else:
+            text = _("剩余 %(n)d 天") if left else _("已超时 %(n)d 天")
     return text % {"n": amount}
 
 
@@ -156,7 +167,7 @@ def _row(case: Case, now: datetime, actions: frozenset[str] = frozenset()) -> Ca
         light=light,
         light_label=str(_LIGHT_LABELS[light]),
         due_at=case.due_at if timed else None,
-        time_left=_time_left(case.due_at, now) if timed else "",
+        time_left=time_left_text(case.due_at, now) if timed else "",
         actions=actions,
     )
 
@@ -704,7 +715,7 @@ def _detail_context(
     return {
         "case": case,
         "row": _row(case, now),
-        "close_time_left": _time_left(case.close_due_at, now) if case.is_open else "",
+        "close_time_left": time_left_text(case.close_due_at, now) if case.is_open else "",
         "steps": steps,
         "panels": panels,
         "photos": [attachment for attachment in attachments if attachment.content_type.startswith("image/")],

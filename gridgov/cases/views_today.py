@@ -25,6 +25,7 @@ from gridgov.cases.choices import CaseStatus, SlaLight
 from gridgov.cases.models import Case
 from gridgov.cases.rules import duties_of, intake_sources
 from gridgov.cases.selectors import case_queue_for_user
+from gridgov.cases.views import time_left_text
 from gridgov.core.http import HtmxHttpRequest
 from gridgov.tasks.selectors import active_emergencies_for, assignments_for_worker
 
@@ -57,20 +58,6 @@ def _with_light(cases: QuerySet[Case], now: datetime) -> QuerySet[Case]:
     )
 
 
-def _time_left(due: datetime | None, now: datetime) -> str:
-    if due is None:
-        return ""
-    seconds = (due - now).total_seconds()
-    span = abs(seconds)
-    if span < 3600:
-        amount, text = max(int(span // 60), 1), _("剩 %(n)d 分钟") if seconds >= 0 else _("超 %(n)d 分钟")
-    elif span < 48 * 3600:
-        amount, text = int(span // 3600), _("剩 %(n)d 小时") if seconds >= 0 else _("超 %(n)d 小时")
-    else:
-        amount, text = int(span // 86400), _("剩 %(n)d 天") if seconds >= 0 else _("超 %(n)d 天")
-    return text % {"n": amount}
-
-
 @dataclass(frozen=True)
 class TodayRow:
     case: Case
@@ -99,7 +86,7 @@ def _rows(cases: QuerySet[Case], user: Any, now: datetime) -> list[TodayRow]:
         TodayRow(
             case=case,
             light=_LIGHTS[case.light_rank],  # type: ignore[attr-defined]
-            time_left=_time_left(case.due_at, now),
+            time_left=time_left_text(case.due_at, now, short=True),
             action=_next_step(case, user),
         )
         for case in ordered

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from gridgov.core.db import delete_every_row
 from gridgov.dashboard.alerts import alerts_scan
 from gridgov.dashboard.models import Alert, CaseContribution, Rollup, RollupState, RollupTotal
 from gridgov.dashboard.rollups import rollups_rebuild
@@ -52,6 +53,5 @@ def dashboard_delete_all() -> dict[str, int]:
         ("dashboard_contributions", CaseContribution),
         ("dashboard_state", RollupState),
     ):
-        queryset = model._default_manager.all()
-        deleted[name] = queryset._raw_delete(queryset.db)
+        deleted[name] = delete_every_row(model)
     return deleted

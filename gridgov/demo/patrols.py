@@ -18,13 +18,13 @@ from collections import defaultdict
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
-from django.db import models
 from django.utils import timezone
 
 from gridgov.accounts.choices import Role
 from gridgov.accounts.models import RoleAssignment
 from gridgov.areas.choices import AreaLevel
 from gridgov.cases.models import Category
+from gridgov.core.db import delete_every_row
 from gridgov.patrols.choices import CheckResult, FindingStatus, PatrolStatus
 from gridgov.patrols.models import (
     CheckItem,
@@ -204,17 +204,12 @@ def _notes(items: list[CheckItem], visits: int, problems: int) -> str:
     return f"检查{names}{more}{len(items)}项，走访{visits}户，{found}"
 
 
-def _delete_every_row(model: type[models.Model]) -> int:
-    queryset = model._default_manager.all()
-    return int(queryset._raw_delete(queryset.db))
-
-
 def patrols_delete_all() -> dict[str, Any]:
     """Delete every patrol with its checks, visits, findings and photos (files stay in the media directory)."""
     return {
-        "patrol_finding_photos": _delete_every_row(PatrolFindingPhoto),
-        "patrol_findings": _delete_every_row(PatrolFinding),
-        "patrol_visits": _delete_every_row(PatrolVisit),
-        "patrol_checks": _delete_every_row(PatrolCheck),
-        "patrols": _delete_every_row(Patrol),
+        "patrol_finding_photos": delete_every_row(PatrolFindingPhoto),
+        "patrol_findings": delete_every_row(PatrolFinding),
+        "patrol_visits": delete_every_row(PatrolVisit),
+        "patrol_checks": delete_every_row(PatrolCheck),
+        "patrols": delete_every_row(Patrol),
     }

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db import models, transaction
+from django.db import transaction
 
 from gridgov.accounts.models import Department, User
 from gridgov.accounts.services import accounts_delete_all
 from gridgov.areas.models import Area
 from gridgov.areas.services import area_tree_delete_all
 from gridgov.cases.models import Case, CaseAttachment, CaseStep, DepartmentCategory
+from gridgov.core.db import delete_every_row
 from gridgov.demo.credits import credits_demo_delete_all
 from gridgov.demo.dashboard import dashboard_delete_all
 from gridgov.demo.party import party_delete_all
@@ -26,31 +27,20 @@ def database_has_data() -> bool:
     return Area.objects.exists() or User.objects.exists() or Department.objects.exists()
 
 
-def _delete_every_row(model: type[models.Model]) -> int:
-    """One `DELETE FROM` the model's table.
-
-    `QuerySet.delete()` first loads every row to look for related rows: for a
-    county's million case steps that costs minutes and gigabytes. The caller
-    deletes the related rows first, and no signal handlers watch these models.
-    """
-    queryset = model._default_manager.all()
-    return queryset._raw_delete(queryset.db)
-
-
 def cases_delete_all() -> dict[str, int]:
     """Delete every case with its steps and attachments, every notice, and the departments' categories.
 
     Attachment files stay in the media directory (Django never deletes files with rows).
     """
     deleted = {
-        "inbox_messages": _delete_every_row(InboxMessage),
-        "notices": _delete_every_row(Notice),
-        "case_attachments": _delete_every_row(CaseAttachment),
-        "case_steps": _delete_every_row(CaseStep),
+        "inbox_messages": delete_every_row(InboxMessage),
+        "notices": delete_every_row(Notice),
+        "case_attachments": delete_every_row(CaseAttachment),
+        "case_steps": delete_every_row(CaseStep),
     }
     # Duplicates point at the case they were merged into (PROTECT).
     Case.objects.exclude(merged_into=None).update(merged_into=None)
-    deleted["cases"] = _delete_every_row(Case)
+    deleted["cases"] = delete_every_row(Case)
     deleted["department_categories"] = DepartmentCategory.objects.all().delete()[0]
     return deleted
 

@@ -26,6 +26,7 @@ from gridgov.accounts.choices import Role
 from gridgov.accounts.models import RoleAssignment, User
 from gridgov.areas.choices import AreaLevel
 from gridgov.areas.models import Area
+from gridgov.core.db import delete_every_row
 from gridgov.demo import names
 from gridgov.tasks.choices import EmergencyKind, FieldKind, ResourceKind, TargetLevel, TargetStatus
 from gridgov.tasks.models import (
@@ -248,6 +249,5 @@ def tasks_delete_all() -> dict[str, int]:
         Assignment, Task.target_areas.through, Task, ChecklistVersion, ChecklistForm,
     ]  # fmt: skip
     for model in models:
-        queryset = model._default_manager.all()
-        deleted[model._meta.model_name or model.__name__] = queryset._raw_delete(queryset.db)
+        deleted[model._meta.model_name or model.__name__] = delete_every_row(model)
     return deleted

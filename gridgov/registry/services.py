@@ -8,7 +8,7 @@ from datetime import date
 from typing import Any, TypeVar
 
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import models, transaction
+from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from pypinyin import Style, lazy_pinyin
@@ -18,6 +18,7 @@ from gridgov.accounts.scope import scope_for
 from gridgov.accounts.services import audit_record
 from gridgov.areas.choices import AreaLevel
 from gridgov.areas.models import Area, Building, Compound
+from gridgov.core.db import delete_every_row
 from gridgov.registry.access_log import GENESIS_HASH, access_log_append
 from gridgov.registry.choices import AccessAction, Relation, Residence, TagTarget
 from gridgov.registry.crypto import blind_index, field_decrypt, field_encrypt, keyring
@@ -263,18 +264,6 @@ def resident_reveal(*, actor: Any, resident: Resident, purpose: str) -> Revealed
 # ------------------------------------------------------------ demo reset only
 
 
-def _delete_every_row(model: type[models.Model]) -> int:
-    """One `DELETE FROM` the model's table.
-
-    `QuerySet.delete()` first loads every row to look for related rows, which
-    for a county's 900,000 residents costs gigabytes. The callers delete the
-    related rows (tag links, residents of households) themselves beforehand,
-    and no signal handlers watch these models.
-    """
-    queryset = model._default_manager.all()
-    return queryset._raw_delete(queryset.db)
-
-
 @transaction.atomic
 def registry_delete_all() -> dict[str, int]:
     """Delete every resident and household with their tag links, imports and the access log.
@@ -288,9 +277,9 @@ def registry_delete_all() -> dict[str, int]:
         "registry_imports": RegistryImport.objects.all().delete()[0],
         "access_log_entries": AccessLogEntry.objects.all().delete()[0],
         "resident_tags": Resident.tags.through.objects.all().delete()[0],
-        "residents": _delete_every_row(Resident),
+        "residents": delete_every_row(Resident),
         "household_tags": Household.tags.through.objects.all().delete()[0],
-        "households": _delete_every_row(Household),
+        "households": delete_every_row(Household),
     }
     AccessLogHead.objects.filter(id=1).update(seq=0, row_hash=GENESIS_HASH)
     return deleted

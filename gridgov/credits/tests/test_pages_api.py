@@ -2,47 +2,22 @@
 
 from __future__ import annotations
 
-import json
-from typing import Any
-
 import pytest
 from django.test import Client
 from django.utils import timezone
 
-from gridgov.accounts.services import api_token_issue
 from gridgov.credits.choices import EntryStatus
 from gridgov.credits.models import CreditEntry, RankingOptIn
+from gridgov.testing.api import ApiClient
 from gridgov.testing.credits import make_household, make_linked_resident
 from gridgov.testing.images import jpeg_upload
 
 pytestmark = pytest.mark.django_db
 
 
-class Api:
-    def __init__(self, client: Client) -> None:
-        self.client = client
-        self.tokens: dict[int, str] = {}
-
-    def headers(self, user: Any) -> dict[str, str]:
-        if user.pk not in self.tokens:
-            self.tokens[user.pk] = api_token_issue(actor=None, user=user)[1]
-        return {"HTTP_AUTHORIZATION": f"Bearer {self.tokens[user.pk]}"}
-
-    def get(self, user: Any, path: str, **params: Any) -> Any:
-        return self.client.get(f"/api/v1/credits{path}", params, **self.headers(user))
-
-    def post(self, user: Any, path: str, body: Any = None) -> Any:
-        return self.client.post(
-            f"/api/v1/credits{path}",
-            data=json.dumps({} if body is None else body),
-            content_type="application/json",
-            **self.headers(user),
-        )
-
-
 @pytest.fixture
-def api(client: Client) -> Api:
-    return Api(client)
+def api(client: Client) -> ApiClient:
+    return ApiClient(client, "/api/v1/credits")
 
 
 @pytest.fixture
