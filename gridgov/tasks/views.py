@@ -14,6 +14,7 @@ from typing import Any
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
@@ -108,15 +109,20 @@ def _staff_or_404(user: Any) -> None:
         raise Http404(_("页面不存在。"))
 
 
+TASKS_PER_PAGE = 30
+
+
 @login_required
 def task_list(request: HttpRequest) -> HttpResponse:
     _staff_or_404(request.user)
-    tasks = tasks_visible_to(request.user).order_by("-created_at")[:100]
+    page = Paginator(tasks_visible_to(request.user).order_by("-created_at", "-id"), TASKS_PER_PAGE).get_page(
+        request.GET.get("page")
+    )
     return render(
         request,
         "tasks/list.html",
         {
-            "tasks": tasks,
+            "page": page,
             "can_issue": not issuer_scope(request.user).is_empty,
             "can_declare": not declarer_scope(request.user).is_empty,
             "active_emergencies": active_emergencies_for(request.user),

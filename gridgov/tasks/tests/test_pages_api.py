@@ -12,9 +12,10 @@ from openpyxl import load_workbook
 
 from gridgov.accounts.models import User
 from gridgov.accounts.services import api_token_issue
-from gridgov.tasks.choices import ResourceKind, TargetStatus
+from gridgov.tasks.choices import ResourceKind, TargetLevel, TargetStatus
 from gridgov.tasks.models import Assignment, EmergencyEvent, Target, Task
-from gridgov.tasks.services import resource_add
+from gridgov.tasks.services import TaskInput, resource_add, task_create
+from gridgov.tasks.views import TASKS_PER_PAGE
 from gridgov.testing.factories import AreaTree
 from gridgov.testing.tasks import Households, gas_checklist, issue_task, populate_households
 
@@ -321,3 +322,28 @@ def test_the_worklist_page_costs_the_same_queries_for_more_households(
 
     # then the page makes the same number of queries (no query per target)
     assert page_queries(3) == page_queries(27)
+
+
+def test_the_task_list_pages_through_every_task(client: Client, tree: AreaTree, personas: dict) -> None:
+    # given more tasks than fit on one page, issued by the community (grid level: no households needed)
+    staff = personas["community_staff"]
+    due = timezone.now() + timedelta(days=7)
+    for number in range(TASKS_PER_PAGE + 2):
+        task_create(
+            actor=staff,
+            data=TaskInput(
+                title=f"第{number:02d}号排查",
+                issuing_area=tree.communities[0],
+                target_areas=[tree.communities[0]],
+                target_level=TargetLevel.GRID,
+                due_at=due,
+            ),
+        )
+    client.force_login(staff)
+    # when they open the list, then the newest page is full and says how many pages there are
+    first = client.get("/tasks/").content.decode()
+    assert first.count('href="/tasks/') >= TASKS_PER_PAGE and "第 1 / 2 页" in first
+    assert f"第{TASKS_PER_PAGE + 1:02d}号排查" in first and "第00号排查" not in first
+    # and the oldest tasks are on the second page
+    second = client.get("/tasks/", {"page": 2}).content.decode()
+    assert "第00号排查" in second and "第01号排查" in second and "第 2 / 2 页" in second
