@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
+from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -30,6 +32,7 @@ from gridgov.areas.gridding_selectors import (
     microgrid_plan,
 )
 from gridgov.areas.gridding_services import grid_plan_apply, microgrid_plan_apply
+from gridgov.areas.models import Area
 from gridgov.areas.selectors import (
     area_breadcrumbs_for_user,
     area_children_for_user,
@@ -120,21 +123,21 @@ def export_geojson(request: HttpRequest, code: str) -> HttpResponse:
     return response
 
 
-@login_required
-def microgrid_plan_page(request: HttpRequest, code: str) -> HttpResponse:
-    """The micro-grid proposal for one general grid beside its current micro-grids (computed, not stored)."""
-    grid = grid_for_planning(request.user, code)
-    form = MicroBandForm.from_query(request.GET)
+def _plan_page(
+    request: HttpRequest, area: Area, form: MicroBandForm, propose: Callable[..., Any], template: str
+) -> HttpResponse:
+    """A proposal (computed on request, never stored) beside the area's current state, with the
+    band form and, when there is a proposal, the form that applies exactly this one."""
     plan = None
     error = None
     if form.is_valid():
         try:
-            plan = microgrid_plan(grid, low=form.cleaned_data["low"], high=form.cleaned_data["high"])
+            plan = propose(area, low=form.cleaned_data["low"], high=form.cleaned_data["high"])
         except PlanInfeasible as infeasible:
             error = infeasible.message
     context = {
-        "area": grid,
-        "breadcrumbs": area_breadcrumbs_for_user(request.user, grid),
+        "area": area,
+        "breadcrumbs": area_breadcrumbs_for_user(request.user, area),
         "form": form,
         "plan": plan,
         "error": error,
@@ -143,9 +146,16 @@ def microgrid_plan_page(request: HttpRequest, code: str) -> HttpResponse:
         )
         if plan
         else None,
-        "map_config": json.dumps(plan.map_config() if plan else {"selfGeometry": grid.geometry}),
+        "map_config": json.dumps(plan.map_config() if plan else {"selfGeometry": area.geometry}),
     }
-    return render(request, "areas/microgrid_plan.html", context)
+    return render(request, template, context)
+
+
+@login_required
+def microgrid_plan_page(request: HttpRequest, code: str) -> HttpResponse:
+    """The micro-grid proposal for one general grid beside its current micro-grids."""
+    grid = grid_for_planning(request.user, code)
+    return _plan_page(request, grid, MicroBandForm.from_query(request.GET), microgrid_plan, "areas/microgrid_plan.html")
 
 
 @login_required
@@ -186,30 +196,10 @@ def microgrid_plan_apply_view(request: HttpRequest, code: str) -> HttpResponse:
 
 @login_required
 def grid_plan_page(request: HttpRequest, code: str) -> HttpResponse:
-    """A general-grid proposal for one village/community beside its current grids (preview only)."""
+    """A general-grid proposal for one village/community beside its current grids."""
     community = community_for_planning(request.user, code)
     form = MicroBandForm.from_query(request.GET, default=GRID_BAND_DEFAULT)
-    plan = None
-    error = None
-    if form.is_valid():
-        try:
-            plan = grid_plan(community, low=form.cleaned_data["low"], high=form.cleaned_data["high"])
-        except PlanInfeasible as infeasible:
-            error = infeasible.message
-    context = {
-        "area": community,
-        "breadcrumbs": area_breadcrumbs_for_user(request.user, community),
-        "form": form,
-        "plan": plan,
-        "error": error,
-        "apply_form": MicroApplyForm(
-            initial={"low": plan.band.low, "high": plan.band.high, "fingerprint": plan.fingerprint}
-        )
-        if plan
-        else None,
-        "map_config": json.dumps(plan.map_config() if plan else {"selfGeometry": community.geometry}),
-    }
-    return render(request, "areas/grid_plan.html", context)
+    return _plan_page(request, community, form, grid_plan, "areas/grid_plan.html")
 
 
 @login_required
