@@ -15,7 +15,8 @@ from gridgov.cases.models import Case, CaseAttachment
 from gridgov.patrols.choices import FindingStatus, PatrolStatus
 from gridgov.patrols.models import Patrol, PatrolCheck, PatrolFinding
 from gridgov.testing.factories import TEST_PASSWORD, AreaTree, make_user_with_role
-from gridgov.testing.patrols import check_items_seed, grid_centre, households_in, jpeg_bytes
+from gridgov.testing.images import jpeg_bytes
+from gridgov.testing.patrols import check_items_seed, grid_centre, households_in
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
