@@ -122,9 +122,13 @@ def meeting_detail(request: HttpRequest, meeting_id: int) -> HttpResponse:
     attendees = list(meeting.attendees.all())
     today = timezone.localdate()
     agenda = meeting_agenda(meeting)
+    # Each form gets its own id prefix: the page repeats the decision and action forms per item,
+    # and labels must point at their own fields (clicks, screen readers).
     for item in agenda:
+        item.decision_form = DecisionForm(auto_id=f"decision-{item.pk}-%s")  # type: ignore[attr-defined]
         for decision in item.decisions.all():
             decision.settled = decision_settled(decision)  # type: ignore[attr-defined]
+            decision.action_form = ActionForm(auto_id=f"action-{decision.pk}-%s")  # type: ignore[attr-defined]
             for action in decision.actions.all():
                 action.overdue = is_overdue(action, today)  # type: ignore[attr-defined]
     return render(
@@ -137,11 +141,9 @@ def meeting_detail(request: HttpRequest, meeting_id: int) -> HttpResponse:
             "present_count": sum(1 for a in attendees if a.present),
             "agenda": agenda,
             "needs_minutes": meeting_needs_minutes(meeting),
-            "attendee_form": AttendeeForm(),
-            "agenda_form": AgendaForm(),
-            "minutes_form": MinutesForm(initial={"text": meeting.minutes}),
-            "decision_form": DecisionForm(),
-            "action_form": ActionForm(),
+            "attendee_form": AttendeeForm(auto_id="attendee-%s"),
+            "agenda_form": AgendaForm(auto_id="agenda-%s"),
+            "minutes_form": MinutesForm(auto_id="minutes-%s", initial={"text": meeting.minutes}),
             "done_form": ActionDoneForm(),
         },
     )
