@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 from django.contrib import messages
@@ -158,40 +159,57 @@ def microgrid_plan_page(request: HttpRequest, code: str) -> HttpResponse:
     return _plan_page(request, grid, MicroBandForm.from_query(request.GET), microgrid_plan, "areas/microgrid_plan.html")
 
 
-@login_required
-@require_POST
-def microgrid_plan_apply_view(request: HttpRequest, code: str) -> HttpResponse:
-    grid = grid_for_planning(request.user, code)
+def _plan_apply(
+    request: HttpRequest,
+    area: Area,
+    plan_route: str,
+    apply: Callable[..., Any],
+    *,
+    applied: str,
+    kept: str,
+    follow_up: Callable[[Any], list[str]] = lambda result: [],
+) -> HttpResponse:
+    """Apply the proposal the form names (band + fingerprint) and report the outcome as messages:
+    the counts, then `follow_up(result)`'s warnings, then the old areas kept for their references."""
     form = MicroApplyForm(request.POST)
-    plan_url = reverse("areas:microgrid_plan", args=[grid.code])
+    plan_url = reverse(plan_route, args=[area.code])
     if not form.is_valid():
         messages.error(request, _("方案参数无效，请重新生成方案。"))
         return redirect(plan_url)
     low, high = form.cleaned_data["low"], form.cleaned_data["high"]
     try:
-        result = microgrid_plan_apply(
-            actor=request.user, grid=grid, low=low, high=high, fingerprint=form.cleaned_data["fingerprint"]
-        )
+        result = apply(low=low, high=high, fingerprint=form.cleaned_data["fingerprint"])
     except ValidationError as error:
         messages.error(request, " ".join(error.messages))
         return redirect(f"{plan_url}?low={low}&high={high}")
-    messages.success(
-        request,
-        _("已应用微网格方案：新建 %(created)d 个、沿用 %(reused)d 个、删除 %(removed)d 个，调整楼栋 %(moved)d 栋。")
-        % {
-            "created": len(result.created),
-            "reused": len(result.reused),
-            "removed": len(result.removed),
-            "moved": result.moved,
-        },
-    )
+    counts = {
+        "created": len(result.created),
+        "reused": len(result.reused),
+        "removed": len(result.removed),
+        "moved": result.moved,
+    }
+    messages.success(request, applied % counts)
+    for warning in follow_up(result):
+        messages.warning(request, warning)
     for old_code, references in result.kept.items():
-        messages.warning(
-            request,
-            _("原微网格 %(code)s 仍有关联数据（%(refs)s），已保留，请核对后处理。")
-            % {"code": old_code, "refs": "、".join(references)},
-        )
-    return redirect("areas:detail", code=grid.code)
+        messages.warning(request, kept % {"code": old_code, "refs": "、".join(references)})
+    return redirect("areas:detail", code=area.code)
+
+
+@login_required
+@require_POST
+def microgrid_plan_apply_view(request: HttpRequest, code: str) -> HttpResponse:
+    grid = grid_for_planning(request.user, code)
+    return _plan_apply(
+        request,
+        grid,
+        "areas:microgrid_plan",
+        partial(microgrid_plan_apply, actor=request.user, grid=grid),
+        applied=_(
+            "已应用微网格方案：新建 %(created)d 个、沿用 %(reused)d 个、删除 %(removed)d 个，调整楼栋 %(moved)d 栋。"
+        ),
+        kept=_("原微网格 %(code)s 仍有关联数据（%(refs)s），已保留，请核对后处理。"),
+    )
 
 
 @login_required
@@ -206,39 +224,21 @@ def grid_plan_page(request: HttpRequest, code: str) -> HttpResponse:
 @require_POST
 def grid_plan_apply_view(request: HttpRequest, code: str) -> HttpResponse:
     community = community_for_planning(request.user, code)
-    form = MicroApplyForm(request.POST)
-    plan_url = reverse("areas:grid_plan", args=[community.code])
-    if not form.is_valid():
-        messages.error(request, _("方案参数无效，请重新生成方案。"))
-        return redirect(plan_url)
-    low, high = form.cleaned_data["low"], form.cleaned_data["high"]
-    try:
-        result = grid_plan_apply(
-            actor=request.user, community=community, low=low, high=high, fingerprint=form.cleaned_data["fingerprint"]
-        )
-    except ValidationError as error:
-        messages.error(request, " ".join(error.messages))
-        return redirect(f"{plan_url}?low={low}&high={high}")
-    messages.success(
+    return _plan_apply(
         request,
-        _("已应用网格方案：新建 %(created)d 个、沿用 %(reused)d 个、删除 %(removed)d 个，调整楼栋 %(moved)d 栋。")
-        % {
-            "created": len(result.created),
-            "reused": len(result.reused),
-            "removed": len(result.removed),
-            "moved": result.moved,
-        },
+        community,
+        "areas:grid_plan",
+        partial(grid_plan_apply, actor=request.user, community=community),
+        applied=_(
+            "已应用网格方案：新建 %(created)d 个、沿用 %(reused)d 个、删除 %(removed)d 个，调整楼栋 %(moved)d 栋。"
+        ),
+        kept=_("原网格 %(code)s 仍有关联数据（%(refs)s），已保留，请核对后处理。"),
+        follow_up=lambda result: (
+            [
+                _("有 %(count)d 栋楼栋随网格调整移出了原微网格，请重新划分相关网格的微网格。")
+                % {"count": result.microgrids_detached}
+            ]
+            if result.microgrids_detached
+            else []
+        ),
     )
-    if result.microgrids_detached:
-        messages.warning(
-            request,
-            _("有 %(count)d 栋楼栋随网格调整移出了原微网格，请重新划分相关网格的微网格。")
-            % {"count": result.microgrids_detached},
-        )
-    for old_code, references in result.kept.items():
-        messages.warning(
-            request,
-            _("原网格 %(code)s 仍有关联数据（%(refs)s），已保留，请核对后处理。")
-            % {"code": old_code, "refs": "、".join(references)},
-        )
-    return redirect("areas:detail", code=community.code)
