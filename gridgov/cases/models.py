@@ -241,6 +241,8 @@ class Case(models.Model):
             models.Index(fields=["status", "due_at"], name="case_status_due_idx"),
             models.Index(fields=["status", "warn_at"], name="case_status_warn_idx"),
             models.Index(fields=["grid", "submitted_at"], name="case_grid_submitted_idx"),
+            # A grid's open cases (overdue counts, the worker's lists) without reading its closed history.
+            models.Index(fields=["grid", "status", "due_at"], name="case_grid_status_idx"),
             models.Index(fields=["close_due_at"], name="case_close_due_idx"),
             models.Index(fields=["submitted_at"], name="case_submitted_idx"),
             models.Index(fields=["owner", "status"], name="case_owner_status_idx"),
