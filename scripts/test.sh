@@ -8,7 +8,12 @@ PY="$VENV/bin/python"
 export GRIDGOV_SECRET_KEY=${GRIDGOV_SECRET_KEY:-test-only-secret-key}
 export GRIDGOV_STATIC_MANIFEST=0
 unset DATABASE_URL
-PYTEST_ARGS=("$@")
+# Two pytest workers (pytest-xdist; each gets its own test database): CI has 2 cores.
+# PYTEST_WORKERS=0 runs in one process (easier to read a failure's output).
+PYTEST_WORKERS=${PYTEST_WORKERS:-2}
+PYTEST_ARGS=()
+[ "$PYTEST_WORKERS" != "0" ] && PYTEST_ARGS+=(-n "$PYTEST_WORKERS")
+PYTEST_ARGS+=("$@")
 
 step() { printf '\n==> %s\n' "$*"; }
 

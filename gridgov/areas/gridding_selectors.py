@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -53,18 +53,25 @@ def can_plan_microgrids(user: Any, area: Area) -> bool:
     return area.level == AreaLevel.GRID and scope_for(user, Capability.MANAGE_AREAS).covers(area.path)
 
 
-def grid_for_planning(user: Any, code: str) -> Area:
-    """The general grid `code` for the planning pages.
-
-    404 when it does not exist, lies outside the user's view scope or is not
-    a general grid; 403 when the user sees it but may not maintain areas there.
-    """
+def _area_for_planning(
+    user: Any, code: str, *, level: str, wrong_level: str, may_plan: Callable[[Any, Area], bool]
+) -> Area:
+    """The area `code` of `level` for a planning page: 404 when it does not exist, lies outside the
+    user's view scope or is of another level (`wrong_level` says why); 403 when the user sees it but
+    `may_plan(user, area)` is false."""
     area = area_get_for_user(user, code)
-    if area.level != AreaLevel.GRID:
-        raise Http404(_("只有一般网格可以划分微网格。"))
-    if not can_plan_microgrids(user, area):
+    if area.level != level:
+        raise Http404(wrong_level)
+    if not may_plan(user, area):
         raise PermissionDenied(_("您没有维护该区域网格的权限。"))
     return area
+
+
+def grid_for_planning(user: Any, code: str) -> Area:
+    """The general grid `code` for the micro-grid planning pages."""
+    return _area_for_planning(
+        user, code, level=AreaLevel.GRID, wrong_level=_("只有一般网格可以划分微网格。"), may_plan=can_plan_microgrids
+    )
 
 
 # ------------------------------------------------------------------ the plan
@@ -348,13 +355,10 @@ def can_plan_grids(user: Any, area: Area) -> bool:
 
 
 def community_for_planning(user: Any, code: str) -> Area:
-    """The village/community `code` for the general-grid proposal: 404 unseen or not a community, 403 no right."""
-    area = area_get_for_user(user, code)
-    if area.level != AreaLevel.COMMUNITY:
-        raise Http404(_("只有村/社区可以划分一般网格。"))
-    if not can_plan_grids(user, area):
-        raise PermissionDenied(_("您没有维护该区域网格的权限。"))
-    return area
+    """The village/community `code` for the general-grid proposal."""
+    return _area_for_planning(
+        user, code, level=AreaLevel.COMMUNITY, wrong_level=_("只有村/社区可以划分一般网格。"), may_plan=can_plan_grids
+    )
 
 
 @dataclass(frozen=True)

@@ -58,7 +58,7 @@ def microgrid_plan_apply(*, actor: Any, grid: Area, low: int, high: int, fingerp
     transaction: a failure anywhere leaves the grid as it was.
     """
     from gridgov.accounts.services import audit_record
-    from gridgov.registry.models import Household
+    from gridgov.registry.services import households_follow_buildings
 
     # Serialise concurrent applies to one grid (a no-op on SQLite, which locks the database).
     Area.objects.select_for_update().filter(pk=grid.pk).first()
@@ -96,9 +96,9 @@ def microgrid_plan_apply(*, actor: Any, grid: Area, low: int, high: int, fingerp
             building.microgrid = target
             changed.append(building)
     Building.objects.bulk_update(changed, ["microgrid"])
-    for row in plan.proposed:
-        # Registered households follow their building.
-        Household.objects.filter(building_id__in=row.building_ids).update(microgrid=by_code[row.code])
+    # Every building of the plan, not only the moved ones: a household registered out of step with
+    # its building is put right too.
+    households_follow_buildings(building_ids=[building.pk for building in plan.buildings])
 
     # A compound takes the micro-grid of its buildings when they all share one.
     compound_targets: dict[int, set[int]] = {}
@@ -184,7 +184,7 @@ def grid_plan_apply(*, actor: Any, community: Area, low: int, high: int, fingerp
     """
     from gridgov.accounts.services import audit_record
     from gridgov.areas.gridding_selectors import GridPlan, grid_plan
-    from gridgov.registry.models import Household
+    from gridgov.registry.services import households_follow_buildings
 
     Area.objects.select_for_update().filter(pk=community.pk).first()
     try:
@@ -260,8 +260,7 @@ def grid_plan_apply(*, actor: Any, community: Area, low: int, high: int, fingerp
             result.microgrids_detached += 1
         changed.append(building)
     Building.objects.bulk_update(changed, ["grid", "microgrid"])
-    for building in changed:
-        Household.objects.filter(building=building).update(grid=building.grid, microgrid=building.microgrid)
+    households_follow_buildings(building_ids=[building.pk for building in changed])
 
     for code, area in sorted(existing.items()):
         if code in areas:

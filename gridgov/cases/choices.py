@@ -109,3 +109,4 @@ class StepAction(models.TextChoices):
     VOID = "void", _("作废")
     WARN = "warn", _("超时预警")
     BREACH = "breach", _("超时")
+    NOTE = "note", _("记事")

@@ -22,8 +22,10 @@ from gridgov.accounts.choices import Capability
 from gridgov.accounts.scope import scope_for
 from gridgov.accounts.services import audit_record
 from gridgov.areas.models import Area, Compound
+from gridgov.cases.errors import CaseForbidden
 from gridgov.cases.models import Case
 from gridgov.cases.selectors import case_get_for_user
+from gridgov.cases.services import case_note
 from gridgov.council.choices import AgendaSource, AttendeeCategory, MeetingKind, ProposalStatus
 from gridgov.council.models import (
     AgendaItem,
@@ -267,6 +269,7 @@ def decision_record(
         decided_at=now,
         recorded_by=actor if getattr(actor, "pk", None) else None,
     )
+    noted = _note_on_case(actor, agenda_item, meeting, decision)
     audit_record(
         actor=actor,
         action="council_decision_record",
@@ -278,9 +281,35 @@ def decision_record(
             "against": votes_against,
             "abstain": votes_abstain,
             "fund_spent": str(fund_spent) if fund_spent is not None else None,
+            "case_noted": noted,
         },
     )
     return decision
+
+
+def _note_on_case(actor: Any, agenda_item: AgendaItem, meeting: Meeting, decision: Decision) -> bool:
+    """Write the decision on the timeline of the case the agenda item came from, so handlers and the
+    reporter see what the council decided. Only as someone who sees the case: a recorder outside the
+    case's scope records the decision without the note (the audit row says so)."""
+    if agenda_item.case_id is None:
+        return False
+    case = Case.objects.get(pk=agenda_item.case_id)
+    note = _("%(meeting)s（%(date)s）议定：%(text)s") % {
+        "meeting": meeting.get_kind_display(),
+        "date": timezone.localtime(meeting.starts_at).date().isoformat(),
+        "text": decision.text,
+    }
+    try:
+        case_note(
+            actor=actor,
+            case=case,
+            note=note[:2000],
+            detail={"council_decision": decision.pk, "meeting": meeting.pk},
+            now=decision.decided_at,
+        )
+    except CaseForbidden:
+        return False
+    return True
 
 
 @transaction.atomic

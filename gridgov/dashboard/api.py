@@ -1,4 +1,4 @@
-"""综合态势 endpoints of /api/v1: the summary of an area and its map layer, scoped by `view_cases`.
+"""综合态势 endpoints of /api/v1: the summary of an area, its map layer and heat layer, scoped by `view_cases`.
 
 An area outside the caller's scope is the same 404 as an unknown code; a caller
 without the `view_cases` capability gets 403. Numbers come from the rollups
@@ -8,7 +8,7 @@ without the `view_cases` capability gets 403. Numbers come from the rollups
 # No `from __future__ import annotations` here: django-ninja reads the
 # Query[...] parameter types at import time.
 from datetime import date, datetime
-from typing import Any
+from typing import Any, Literal
 
 from django.http import HttpRequest
 from django.utils import timezone
@@ -20,7 +20,9 @@ from gridgov.dashboard.selectors import (
     dashboard_area_for_user,
     dashboard_children,
     dashboard_geojson,
+    dashboard_heat,
     dashboard_summary,
+    heat_dict,
     summary_dict,
 )
 
@@ -96,6 +98,26 @@ class AlertOut(Schema):
     fired_at: datetime = Field(..., description="触发时间")
 
 
+class HeatOut(Schema):
+    area: AreaRefOut
+    date_from: date = Field(..., description="起始日期")
+    date_to: date = Field(..., description="截止日期")
+    category: str | None = Field(None, description="类别编码")
+    source: Literal["rollups", "cases"] = Field(
+        ...,
+        description=(
+            "数据来源：rollups（网格以上：各网格时段内受理量，取自汇总表）或 cases（网格：时段内事项点位，每件权重1）"
+        ),
+    )
+    points: list[tuple[float, float, int]] = Field(
+        ..., description="热力点 [纬度, 经度, 权重]；网格以上每个有受理量的网格一个点，位于网格外包矩形中心"
+    )
+    total: int = Field(..., description="各点权重之和")
+    max_weight: int = Field(..., description="最大单点权重")
+    unlocated: int = Field(..., description="无法落图的受理量（网格缺少边界）")
+    limited: bool = Field(..., description="网格级点位是否达到上限（1000个）而被截断")
+
+
 def _period(query: SummaryQuery) -> tuple[date, date]:
     date_to = query.date_to or timezone.localdate()
     date_from = query.date_from or date_to.replace(day=1)
@@ -147,6 +169,30 @@ def areas_geojson(request: HttpRequest, query: Query[SummaryQuery]) -> Any:
     area = dashboard_area_for_user(user, query.area)
     date_from, date_to = _period(query)
     return dashboard_geojson(user, area, date_from=date_from, date_to=date_to, category=query.category)
+
+
+@router.get(
+    "/heat",
+    response={200: HeatOut, 400: ErrorOut, 403: ErrorOut, 404: ErrorOut, 422: ValidationErrorOut},
+    summary="态势热力图层",
+    description=(
+        "区域在起止日期内（可按类别）的热力点 [纬度, 经度, 权重]。网格以上：区域内每个网格的受理量（取自汇总表，"
+        "一次分组查询，代价与网格数×天数成正比，与事项数无关），置于网格外包矩形中心，权重之和等于区域受理量；"
+        "网格：时段内有位置的事项点位（每件权重1，最多1000个）。区域不在可见范围内答404，无查看权限答403。"
+    ),
+)
+def heat(request: HttpRequest, query: Query[SummaryQuery]) -> Any:
+    user = request.auth  # type: ignore[attr-defined]
+    area = dashboard_area_for_user(user, query.area)
+    date_from, date_to = _period(query)
+    layer = dashboard_heat(user, area, date_from=date_from, date_to=date_to, category=query.category)
+    return {
+        "area": _ref(area),
+        "date_from": date_from,
+        "date_to": date_to,
+        "category": query.category,
+        **heat_dict(layer),
+    }
 
 
 @router.get(

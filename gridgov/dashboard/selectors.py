@@ -6,6 +6,10 @@ O(days × categories) rows. The definitions are those of
 `gridgov.cases.indicators.case_indicators` and the numbers are equal (tests
 prove it), except that response and closing times are means, not percentiles.
 
+The heat layer (`dashboard_heat`) follows the same rule: above grid level each grid's
+intake comes from its own rollup rows (one grouped query, O(grids × days)); at a grid
+the case points are read through `cases_visible_to`.
+
 Scope: the user chooses an area by code; it must lie in their `view_cases`
 scope (`scope_for(user, Capability.VIEW_CASES)`), otherwise 404, as an
 unknown code. Users without that capability get 403. Live reads of cases
@@ -16,7 +20,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from typing import Any
+from typing import Any, Literal
 
 from django.core.exceptions import PermissionDenied
 from django.db.models import Count, Q, QuerySet, Sum
@@ -31,6 +35,7 @@ from gridgov.accounts.models import Department
 from gridgov.accounts.scope import AreaScope, scope_for
 from gridgov.areas.choices import AreaLevel
 from gridgov.areas.models import Area
+from gridgov.areas.selectors import MAP_DECIMALS
 from gridgov.cases.choices import TIER_ORDER, TIMED_STATUSES, SlaLight
 from gridgov.cases.indicators import percent, period_bounds
 from gridgov.cases.models import Case, Category
@@ -369,3 +374,97 @@ def dashboard_points_geojson(
         for case in points
     ]
     return {"type": "FeatureCollection", "kind": "cases", "features": features}
+
+
+# ------------------------------------------------------------------ heat layer
+
+LEAF_LEVELS = (AreaLevel.GRID, AreaLevel.MICROGRID)
+
+
+@dataclass(frozen=True)
+class Heat:
+    """The heat layer of an area: `points` are (lat, lon, weight), rounded to `MAP_DECIMALS`.
+
+    `source` is "rollups" (above grid level: one point per grid with intake, at the centre of
+    the grid's bounding box, weighted by the grid's intake of the period) or "cases" (at a grid:
+    one point per located case of the period, weight 1, at most `CASE_POINTS_LIMIT`).
+    `unlocated` is intake that has no place on the map (grids without bounds; cases without a
+    location are simply not points), so `total + unlocated` is the area's intake above grid level.
+    """
+
+    source: Literal["rollups", "cases"]
+    points: list[tuple[float, float, int]]
+    total: int
+    max_weight: int
+    unlocated: int = 0
+    limited: bool = False
+
+
+def _bbox_centre(row: dict[str, Any]) -> tuple[float, float] | None:
+    bounds = (row["area__min_lat"], row["area__max_lat"], row["area__min_lon"], row["area__max_lon"])
+    if any(value is None for value in bounds):
+        return None
+    min_lat, max_lat, min_lon, max_lon = bounds
+    return round((min_lat + max_lat) / 2, MAP_DECIMALS), round((min_lon + max_lon) / 2, MAP_DECIMALS)
+
+
+def dashboard_heat(user: Any, area: Area, *, date_from: date, date_to: date, category: str | None = None) -> Heat:
+    """The heat layer of `area` over the period (area already checked by `dashboard_area_for_user`).
+
+    Above grid level: every grid under `area` with intake in the period, weighted by that intake
+    and placed at the centre of its bounding box (`min/max_lon/lat`; grids are small and mostly
+    convex, and the centre needs no geometry parsing). The weights come from the grids' own
+    rollup rows (`RollupTotal`, or `Rollup` when a category is chosen) in one grouped query over
+    O(grids × days) rows, never from the case table, so they add up to the area's intake.
+    At a grid: its cases of the period with a location (through `cases_visible_to`), weight 1.
+    """
+    check_period(date_from, date_to)
+    if area.level in LEAF_LEVELS:
+        cases = dashboard_case_points(user, area, date_from=date_from, date_to=date_to, category=category)
+        points = [
+            (round(case.latitude, MAP_DECIMALS), round(case.longitude, MAP_DECIMALS), 1)
+            for case in cases
+            if case.latitude is not None and case.longitude is not None
+        ]
+        return Heat(
+            source="cases",
+            points=points,
+            total=len(points),
+            max_weight=1 if points else 0,
+            limited=len(cases) >= CASE_POINTS_LIMIT,
+        )
+    grids = Q(area__level=AreaLevel.GRID, area__path__startswith=area.path)
+    rows = (
+        _rows(grids, date_from, date_to, category)
+        .values("area_id", "area__min_lat", "area__max_lat", "area__min_lon", "area__max_lon")
+        .annotate(weight=Sum("intake"))
+        .filter(weight__gt=0)
+        .order_by("area_id")
+    )
+    points = []
+    unlocated = 0
+    for row in rows:
+        weight = int(row["weight"])
+        centre = _bbox_centre(row)
+        if centre is None:
+            unlocated += weight
+        else:
+            points.append((centre[0], centre[1], weight))
+    return Heat(
+        source="rollups",
+        points=points,
+        total=sum(point[2] for point in points),
+        max_weight=max((point[2] for point in points), default=0),
+        unlocated=unlocated,
+    )
+
+
+def heat_dict(heat: Heat) -> dict[str, Any]:
+    return {
+        "source": heat.source,
+        "points": [list(point) for point in heat.points],
+        "total": heat.total,
+        "max_weight": heat.max_weight,
+        "unlocated": heat.unlocated,
+        "limited": heat.limited,
+    }

@@ -33,12 +33,16 @@ from gridgov.dashboard.selectors import (
     dashboard_children,
     dashboard_departments,
     dashboard_geojson,
+    dashboard_heat,
     dashboard_overdue_cases,
     dashboard_points_geojson,
     dashboard_roots_for_user,
     dashboard_summary,
     dashboard_trend,
+    heat_dict,
 )
+
+MAP_LAYERS = ("areas", "heat")
 
 
 def _filters(request: HttpRequest) -> Filters | HttpResponse:
@@ -114,11 +118,13 @@ def dashboard_map(request: HttpRequest) -> HttpResponse:
     if isinstance(filters, HttpResponse):
         return filters
     area = dashboard_area_for_user(request.user, filters.area)
+    map_layer = request.GET.get("layer") if request.GET.get("layer") in MAP_LAYERS else "areas"
     return render(
         request,
         "dashboard/map.html",
         {
             "area": area,
+            "map_layer": map_layer,
             "filters": filters,
             "categories": category_choices(),
             "indicators": INDICATORS,
@@ -135,6 +141,17 @@ def dashboard_map(request: HttpRequest) -> HttpResponse:
                     "indicators": {key: str(label) for key, label in INDICATORS.items()},
                     "caseLabel": _("事项"),
                     "panelsUrl": reverse("dashboard:home"),
+                    "layer": map_layer,
+                    "heatLegend": {
+                        "rollups": _(
+                            "热力图：各网格时段内受理量（汇总表），置于网格中心；合计 {total} 件，单网格最多 {max} 件"
+                        ),
+                        "cases": _("热力图：时段内事项点位，每件权重1；共 {total} 件"),
+                        "limited": _("（仅显示最新1000件）"),
+                        "unlocated": _("另有 {n} 件所在网格无边界，未落图"),
+                        "low": _("少"),
+                        "high": _("多"),
+                    },
                 },
                 ensure_ascii=False,
             ),
@@ -147,7 +164,8 @@ def dashboard_map(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_GET
 def dashboard_map_data(request: HttpRequest) -> HttpResponse:
-    """GeoJSON of the chosen area's children with indicators (or its case points), plus the breadcrumb trail."""
+    """GeoJSON of the chosen area's children with indicators (or its case points), plus the breadcrumb trail;
+    with `heat=1`, the heat layer instead (the same JSON as GET /api/v1/dashboard/heat, session auth)."""
     filters = _filters(request)
     if isinstance(filters, HttpResponse):
         return filters
@@ -157,6 +175,10 @@ def dashboard_map_data(request: HttpRequest) -> HttpResponse:
         "date_to": filters.date_to,
         "category": filters.category or None,
     }
+    if request.GET.get("heat"):
+        heat = dashboard_heat(request.user, area, **period)
+        area_ref = {"code": area.code, "name": area.name, "level": area.level}
+        return JsonResponse({"area": area_ref, **period, **heat_dict(heat)})
     if request.GET.get("points"):  # the case-point overlay, at any level
         collection = dashboard_points_geojson(request.user, area, **period)
     else:

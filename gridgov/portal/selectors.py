@@ -92,10 +92,18 @@ _PLAIN_STEPS: dict[str, Promise] = {
     StepAction.SUSPEND: _("暂缓办理"),
     StepAction.RESUME: _("恢复办理"),
     StepAction.VOID: _("已撤销"),
+    StepAction.NOTE: _("办理情况说明"),
 }
 # Only these steps carry words meant for the reporter (the result, the verification, their own words).
 _STEPS_WITH_NOTE = frozenset(
-    {StepAction.REPORT_BACK, StepAction.VERIFY_PASS, StepAction.CLOSE, StepAction.RATE, StepAction.REOPEN}
+    {
+        StepAction.REPORT_BACK,
+        StepAction.VERIFY_PASS,
+        StepAction.CLOSE,
+        StepAction.RATE,
+        StepAction.REOPEN,
+        StepAction.NOTE,  # only notes that are not internal reach the reporter's timeline
+    }
 )
 
 

@@ -9,6 +9,7 @@ from typing import Any, TypeVar
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
+from django.db.models import OuterRef, Subquery
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from pypinyin import Style, lazy_pinyin
@@ -451,6 +452,24 @@ def household_move_out(*, actor: Any, household: Household, moved_out_on: date, 
         detail={"moved_out_on": moved_out_on.isoformat(), "reason": reason, "residents": sorted(current)},
     )
     return household
+
+
+def households_follow_buildings(*, building_ids: Iterable[int]) -> int:
+    """Registered households take the grid and micro-grid of their building, after the building moved
+    (re-gridding: `gridgov.areas.gridding_services`); returns how many households were updated.
+
+    Called inside the caller's transaction, which records the move in the audit trail once for the
+    whole plan; one UPDATE per call, whatever the number of households.
+    """
+    ids = sorted(set(building_ids))
+    if not ids:
+        return 0
+    building = Building.objects.filter(pk=OuterRef("building_id"))
+    return Household.objects.filter(building_id__in=ids).update(
+        grid_id=Subquery(building.values("grid_id")[:1]),
+        microgrid_id=Subquery(building.values("microgrid_id")[:1]),
+        updated_at=timezone.now(),
+    )
 
 
 @transaction.atomic

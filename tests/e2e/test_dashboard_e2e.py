@@ -13,6 +13,13 @@ from gridgov.testing.factories import TEST_PASSWORD, AreaTree, make_user_with_ro
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
 POLYGONS = "#situation-map path.leaflet-interactive"
+HEAT = "#situation-map canvas.leaflet-heatmap-layer"
+PAINTED = """() => {
+  const canvas = document.querySelector("#situation-map canvas.leaflet-heatmap-layer");
+  const data = canvas.getContext("2d").getImageData(0, 0, canvas.width, canvas.height).data;
+  for (let i = 3; i < data.length; i += 4) if (data[i] > 0) return true;
+  return false;
+}"""
 
 
 def test_the_map_drills_down_from_the_county_to_the_cases_of_a_grid(
@@ -45,11 +52,19 @@ def test_the_map_drills_down_from_the_county_to_the_cases_of_a_grid(
     assert page.locator(POLYGONS).count() == len(tree.towns) + len(cases)
     page.uncheck("#map-filters input[name=points]")
     assert page.locator(POLYGONS).count() == len(tree.towns)
-    # when they click the first town on the map
+    # when they switch to the heat layer, the one busy grid glows on a heat canvas, with a Chinese legend
+    page.check("#map-filters input[name=layer][value=heat]")
+    page.wait_for_selector("#situation-map[data-heat='1'] canvas.leaflet-heatmap-layer")
+    assert page.evaluate(PAINTED)
+    assert "热力图" in page.inner_text("#heat-legend-text")
+    # when they click the first town on the map under the heat (the canvas lets clicks through)
     page.locator(POLYGONS).first.click()
-    # then its two communities are drawn, and the breadcrumbs end with the town
-    page.wait_for_selector(f"#situation-map[data-area='{tree.towns[0].code}'] path.leaflet-interactive")
+    # then its two communities are drawn, the heat follows, and the breadcrumbs end with the town
+    page.wait_for_selector(f"#situation-map[data-area='{tree.towns[0].code}'][data-heat='1'] path.leaflet-interactive")
     assert page.locator(POLYGONS).count() == 2
+    # and back on 区域着色 the heat canvas is gone
+    page.check("#map-filters input[name=layer][value=areas]")
+    assert page.locator(HEAT).count() == 0
     assert page.locator("#map-breadcrumbs a").last.inner_text() == tree.towns[0].name
     # when they pick the first community from the list beside the map, then its first grid on the map
     page.locator("#map-list a", has_text=tree.communities[0].name).click()

@@ -1094,6 +1094,43 @@ def case_resume(*, actor: Any, case: Case, note: str = "", now: datetime | None 
     return case
 
 
+NOTE_RETRIES = 3
+
+
+@transaction.atomic
+def case_note(
+    *,
+    actor: Any,
+    case: Case,
+    note: str,
+    internal: bool = False,
+    detail: dict[str, Any] | None = None,
+    now: datetime | None = None,
+) -> CaseStep:
+    """Write a note on the case's timeline (记事) without changing its state: e.g. a residents'
+    council decision on the case. Anyone who sees the case may; a note that is not internal is
+    shown to the reporter too. Any status, closed included. `actor` None is the system (a service
+    writing on behalf of a recorded decision, the demo generator).
+
+    A note does not depend on the case's state, so a concurrent change (stale version) is not a
+    conflict for it: the version is re-read and the note written after that change.
+    """
+    from gridgov.cases.selectors import cases_visible_to
+
+    now = _now(now)
+    if actor is not None and not cases_visible_to(actor).filter(pk=case.pk).exists():
+        raise CaseForbidden(_("您无权在此事项上记事。"))
+    text = _text(note, label=_("记事内容"), required=True, max_length=2000)
+    for _attempt in range(NOTE_RETRIES):
+        try:
+            return _transition(
+                case, actor=actor, action=StepAction.NOTE, now=now, note=text, internal=internal, detail=detail
+            )
+        except CaseConflict:
+            case.refresh_from_db()
+    raise CaseConflict(_("事项“%(number)s”正被频繁处理，请稍后再记事。") % {"number": case.number})
+
+
 @transaction.atomic
 def case_void(*, actor: Any, case: Case, reason: str, now: datetime | None = None) -> Case:
     """Withdraw a case registered in error or a malicious report; kept, with the reason, for audit."""

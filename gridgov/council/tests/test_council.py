@@ -134,6 +134,55 @@ def test_agenda_item_from_a_case_goes_through_the_case_scope(tree, personas):
         agenda_item_add(actor=personas["outsider"], meeting=meeting, source=AgendaSource.STAFF, title="x")
 
 
+def test_a_decision_on_a_case_is_written_on_the_case_timeline_and_the_reporter_sees_it(tree, personas):
+    # given a resident's case put on the agenda of a held meeting by the grid worker
+    from gridgov.cases.choices import CaseStatus, StepAction
+    from gridgov.cases.models import CaseStep
+    from gridgov.portal.selectors import resident_timeline
+
+    worker = personas["grid_worker"]
+    case = submit_case(personas["resident"], tree.grids[0], title="楼道堆物堵塞消防通道", source="resident")
+    meeting = _held_meeting(tree, actor=worker)
+    item = agenda_item_add(actor=worker, meeting=meeting, source=AgendaSource.CASE, case_id=case.pk)
+    version = case.version
+    # when the worker records the decision
+    decision = decision_record(
+        actor=worker, agenda_item=item, text="周六集中清理楼道", votes_for=3, votes_against=0, votes_abstain=0
+    )
+    # then the case has a note step with the decision, in the same state, one version on
+    case.refresh_from_db()
+    note = CaseStep.objects.get(case=case, action=StepAction.NOTE)
+    assert (case.status, case.version, note.seq) == (CaseStatus.SUBMITTED, version + 1, version + 1)
+    assert "周六集中清理楼道" in note.note and note.detail["council_decision"] == decision.pk
+    assert note.actor == worker and not note.internal
+    # and the reporter reads it on their timeline; the audit row says the case was noted
+    assert any("周六集中清理楼道" in step.note for step in resident_timeline(case))
+    assert AuditEvent.objects.get(action="council_decision_record").detail["case_noted"] is True
+
+
+def test_case_note_refuses_out_of_scope_staff_and_empty_text_and_writes_nothing(tree, personas):
+    from gridgov.cases.errors import CaseForbidden
+    from gridgov.cases.models import CaseStep
+    from gridgov.cases.services import case_note
+
+    # given a case of grid 0
+    case = submit_case(personas["resident"], tree.grids[0], title="噪音扰民", source="resident")
+    steps = CaseStep.objects.filter(case=case).count()
+    # when staff of another town or an empty note try to write on it
+    with pytest.raises(CaseForbidden):
+        case_note(actor=personas["outsider"], case=case, note="越权记事")
+    with pytest.raises(ValidationError):
+        case_note(actor=personas["community_staff"], case=case, note="   ")
+    # then nothing was written
+    case.refresh_from_db()
+    assert CaseStep.objects.filter(case=case).count() == steps and case.version == steps
+    # and an internal note by staff in scope is not on the reporter's timeline
+    from gridgov.portal.selectors import resident_timeline
+
+    case_note(actor=personas["community_staff"], case=case, note="内部：已联系物业", internal=True)
+    assert not any("已联系物业" in step.note for step in resident_timeline(case))
+
+
 def test_pages_and_api_are_scoped(client: Client, tree, personas):
     meeting = _held_meeting(tree)
     item = agenda_item_add(actor=None, meeting=meeting, source=AgendaSource.STAFF, title="养犬管理")

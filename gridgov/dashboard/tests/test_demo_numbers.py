@@ -18,7 +18,7 @@ from gridgov.areas.choices import AreaLevel
 from gridgov.areas.models import Area
 from gridgov.cases.indicators import case_indicators, period_bounds
 from gridgov.dashboard.models import Rollup, RollupState, RollupTotal
-from gridgov.dashboard.selectors import dashboard_summary
+from gridgov.dashboard.selectors import dashboard_children, dashboard_heat, dashboard_summary
 from gridgov.demo import generator
 from gridgov.demo.dashboard import dashboard_delete_all, dashboard_populate
 from gridgov.demo.presets import PRESETS
@@ -79,6 +79,22 @@ def test_demo_numbers_agree_at_three_levels(county):
     year = dashboard_summary(leader, district, date_from=date(2026, 1, 1), date_to=today, now=NOW)
     assert year.intake > 400 and year.closed > 0 and year.rated > 0
     assert Rollup.objects.filter(area=district).exists()
+
+
+def test_demo_heat_weights_add_up_to_the_intake_of_the_county_and_a_town(county):
+    district = Area.objects.get(level=AreaLevel.DISTRICT)
+    town = Area.objects.filter(level=AreaLevel.TOWN).order_by("code").first()
+    leader = make_user_with_role(Role.LEADER, district)
+    today = NOW.date()
+    for area in (district, town):
+        for category in (None, "01"):
+            period: dict[str, Any] = {"date_from": today - timedelta(days=89), "date_to": today, "category": category}
+            heat = dashboard_heat(leader, area, **period)
+            intake = dashboard_summary(leader, area, now=NOW, **period).intake
+            children = sum(s.intake for _c, s in dashboard_children(leader, area, now=NOW, **period))
+            assert heat.source == "rollups" and heat.unlocated == 0
+            assert sum(weight for _lat, _lon, weight in heat.points) == intake == children > 0, (area.level, category)
+            assert len(heat.points) > 1
 
 
 def test_the_reset_empties_the_dashboard_tables(county):

@@ -434,3 +434,29 @@ def test_a_former_members_name_no_longer_finds_the_household(
     assert registry.household_a.address not in client.get("/registry/?q=李秀英").content.decode()
     # but the head's name still finds it
     assert registry.household_a.address in client.get("/registry/?q=张建国").content.decode()
+
+
+# ---------------------------------------------------------- re-gridding (网格调整)
+
+
+def test_households_follow_their_building_to_its_new_grid_and_micro_grid(registry: RegistryData, tree) -> None:
+    # given household A in building 0 of grid 0, and household B (no building) in grid 1
+    from gridgov.areas.choices import AreaLevel
+    from gridgov.areas.models import Building
+    from gridgov.areas.services import area_create
+    from gridgov.registry.services import households_follow_buildings
+
+    building = tree.buildings[0]
+    microgrid = area_create(
+        actor=None, level=AreaLevel.MICROGRID, code=tree.grids[1].code + "901", name="一号微网格", parent=tree.grids[1]
+    )
+    # when the building is moved to grid 1's micro-grid and its households follow
+    Building.objects.filter(pk=building.pk).update(grid=tree.grids[1], microgrid=microgrid)
+    updated = households_follow_buildings(building_ids=[building.pk])
+    # then household A is in grid 1 and its micro-grid; household B is untouched
+    registry.household_a.refresh_from_db()
+    registry.household_b.refresh_from_db()
+    assert updated == 1
+    assert (registry.household_a.grid_id, registry.household_a.microgrid_id) == (tree.grids[1].pk, microgrid.pk)
+    assert (registry.household_b.grid_id, registry.household_b.microgrid_id) == (tree.grids[1].pk, None)
+    assert households_follow_buildings(building_ids=[]) == 0
