@@ -2,10 +2,19 @@
 
 from __future__ import annotations
 
+import os
+
 import pytest
+from hypothesis import settings as hypothesis_settings
 
 from gridgov.accounts.choices import Role
 from gridgov.testing.factories import AreaTree, build_area_tree, make_user_with_role
+
+# `make test` (scripts/test.sh) sets HYPOTHESIS_PROFILE=ci: the same examples on every run, so a red
+# CI means a change broke something, not that a new random draw found an old bug. A plain `pytest`
+# explores new examples each time; a failure it finds is replayed from .hypothesis/ until fixed.
+hypothesis_settings.register_profile("ci", derandomize=True, database=None, print_blob=True)
+hypothesis_settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
 
 
 @pytest.fixture

@@ -54,7 +54,7 @@ from gridding.partition import (
     adjacency_graph,
     group_polygons,
     partition_component,
-    point_cells,
+    point_faces,
     polsby_popper,
     spread_duplicates,
 )
@@ -159,11 +159,14 @@ def _groups_for(
     # No whole number of band-sized grids fits (or none was found): lower the minimum as little as needed.
     light_total = sum(weights[n] for n in light)
     count = max(1, math.ceil(light_total / band.high))
-    relaxed = Band(min(band.low, light_total // count), band.high)
-    try:
-        return heavy_groups + cut(light, relaxed), "band_relaxed", 0
-    except PartitionError:
-        return heavy_groups + [sorted(light)], "band_relaxed", 0
+    # If even that fails (a small piece of the community cut off from the rest weighs less than the
+    # lowered minimum), any weight up to the maximum will do: every grid still stays within it.
+    for relaxed in (Band(min(band.low, light_total // count), band.high), Band(min(band.low, 1), band.high)):
+        try:
+            return heavy_groups + cut(light, relaxed), "band_relaxed", 0
+        except PartitionError:
+            continue
+    return heavy_groups + [sorted(light)], "band_relaxed", 0
 
 
 def _match_old(groups: Sequence[Sequence[int]], weights: Sequence[int], old: Sequence[str | None]) -> dict[int, str]:
@@ -227,8 +230,8 @@ def fuse_community(
     rng = random.Random(seed)  # noqa: S311 (reproducible layout, not secrets)
     barriers_m = [projection.to_metres(line) for line in barriers]
     graph = adjacency_graph(xy, max_edge_m=max_edge_m, barriers=barriers_m).graph
-    faces_of, cells = point_cells(outline_m, xy)
-    shapes = CellShapes.from_cells(cells)
+    faces_of = point_faces(outline_m, xy)
+    shapes = CellShapes.from_faces(faces_of)
     groups, status, kept_whole = _groups_for(graph, weights, xy, band, old, rng, tries, shapes)
     if any(weight > band.high for weight in weights):
         notes.append("building_above_max")

@@ -38,7 +38,7 @@ from gridding.partition import (
     group_polygons,
     median_neighbour_distance,
     partition_component,
-    point_cells,
+    point_faces,
     polsby_popper,
     spread_duplicates,
 )
@@ -163,10 +163,10 @@ def micro_grids(
         outside = [b.id for b, p in zip(buildings, building_xy, strict=True) if not parent.covers(Point(p))]
     else:
         margin = max(MIN_MARGIN_M, median_neighbour_distance(building_xy))
-        parent = MultiPoint([tuple(p) for p in xy]).convex_hull.buffer(margin)
+        parent = shapely.multipoints(xy).convex_hull.buffer(margin)
         outside = []
-    faces_of_node, cells = point_cells(parent, xy)
-    shapes = CellShapes.from_cells(cells)
+    faces_of_node = point_faces(parent, xy)
+    shapes = CellShapes.from_faces(faces_of_node)
 
     generator = random.Random(seed)  # noqa: S311 (reproducible layout, not secrets)
     groups: list[list[int]] = [[node] for node in heavy]

@@ -31,7 +31,7 @@ from collections.abc import Sequence
 
 import numpy as np
 import shapely
-from shapely.geometry import MultiPoint, Point, Polygon
+from shapely.geometry import Point, Polygon
 from shapely.geometry.base import BaseGeometry
 
 from gridding.geo import LocalMetricProjection
@@ -86,12 +86,13 @@ def sample_points(polygon: BaseGeometry, count: int, rng: random.Random) -> list
 
 def _faces(parent: Polygon, seeds: Sequence[Point]) -> list[Polygon]:
     """Polygonised faces of (Voronoi edges ∪ parent boundary) that lie inside the parent."""
-    edges = shapely.voronoi_polygons(MultiPoint(list(seeds)), extend_to=parent, only_edges=True)
+    edges = shapely.voronoi_polygons(shapely.multipoints(list(seeds)), extend_to=parent, only_edges=True)
     # One union nodes every crossing once, so faces on both sides of an edge
     # get bit-identical vertices.
     noded = shapely.union_all([parent.boundary, edges])
-    faces = [face for face in shapely.get_parts(shapely.polygonize(shapely.get_parts(noded))) if face.area > 0]
-    inside = [face for face in faces if parent.contains(face.point_on_surface())]
+    faces = shapely.get_parts(shapely.polygonize(shapely.get_parts(noded)))
+    faces = faces[shapely.area(faces) > 0]
+    inside = list(faces[shapely.contains(parent, shapely.point_on_surface(faces))]) if len(faces) else []
     if not inside:
         raise TessellationError("the Voronoi faces do not cover the parent polygon")
     return inside
@@ -99,8 +100,8 @@ def _faces(parent: Polygon, seeds: Sequence[Point]) -> list[Polygon]:
 
 def _nearest(pieces: Sequence[Polygon], anchors: Sequence[Point]) -> list[int]:
     """For each piece, the index of the anchor nearest to a point inside it."""
-    reps = np.array([piece.point_on_surface().coords[0] for piece in pieces])
-    anchor_xy = np.array([anchor.coords[0] for anchor in anchors])
+    reps = shapely.get_coordinates(shapely.point_on_surface(np.array(pieces, dtype=object)))
+    anchor_xy = shapely.get_coordinates(np.array(anchors, dtype=object))
     distances = ((reps[:, None, :] - anchor_xy[None, :, :]) ** 2).sum(axis=2)
     return [int(i) for i in distances.argmin(axis=1)]
 

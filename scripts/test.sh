@@ -7,6 +7,7 @@ VENV=${VENV:-.venv}
 PY="$VENV/bin/python"
 export GRIDGOV_SECRET_KEY=${GRIDGOV_SECRET_KEY:-test-only-secret-key}
 export GRIDGOV_STATIC_MANIFEST=0
+export HYPOTHESIS_PROFILE=${HYPOTHESIS_PROFILE:-ci}  # the same Hypothesis examples on every run (conftest.py)
 unset DATABASE_URL
 # Two pytest workers (pytest-xdist; each gets its own test database): CI has 2 cores.
 # PYTEST_WORKERS=0 runs in one process (easier to read a failure's output).

@@ -7,9 +7,11 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
+from django.core.exceptions import ValidationError
 from django.http import HttpRequest
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from ninja import Router, Schema, Status
 
 from gridgov.assets.models import AssetContract, LedgerEntry, PublicAsset
@@ -18,11 +20,13 @@ from gridgov.assets.selectors import (
     compound_for_disclosure,
     compound_get_for_user,
     contract_alerts,
+    decision_label,
     disclosure,
     ledger_of,
 )
 from gridgov.assets.services import ledger_record
 from gridgov.cases.schemas import ErrorOut, ValidationErrorOut
+from gridgov.council.models import Decision
 
 router = Router(tags=["public-assets"])
 
@@ -55,7 +59,9 @@ class LedgerEntryOut(Schema):
     contract_id: int | None
     reverses_id: int | None
     has_voucher: bool
-    council_decision: str
+    decision_id: int | None
+    decision_basis: str
+    decision_reference: str
 
 
 class LedgerIn(Schema):
@@ -65,7 +71,8 @@ class LedgerIn(Schema):
     description: str
     asset_id: int | None = None
     contract_id: int | None = None
-    council_decision: str = ""
+    decision_id: int | None = None
+    decision_reference: str = ""
 
 
 class AlertOut(Schema):
@@ -83,6 +90,17 @@ class DisclosureRowOut(Schema):
     expense: Decimal
 
 
+class SpendingOut(Schema):
+    occurred_on: date
+    item_label: str
+    description: str
+    amount: Decimal
+    decision_id: int | None
+    decision_title: str
+    decision_date: date | None
+    basis: str
+
+
 class DisclosureOut(Schema):
     compound_id: int
     compound: str
@@ -95,6 +113,7 @@ class DisclosureOut(Schema):
     expense: Decimal
     closing_balance: Decimal
     rows: list[DisclosureRowOut]
+    spending: list[SpendingOut]
 
 
 def _asset_out(asset: PublicAsset) -> AssetOut:
@@ -113,6 +132,16 @@ def _asset_out(asset: PublicAsset) -> AssetOut:
     )
 
 
+def _decision(decision_id: int | None) -> Decision | None:
+    """The decision to link; an unknown id is refused like another compound's (no existence leak)."""
+    if decision_id is None:
+        return None
+    decision = Decision.objects.select_related("agenda_item").filter(pk=decision_id).first()
+    if decision is None:
+        raise ValidationError(_("所选议事决议不是本小区议事会议作出的，不能作为这笔收支的依据。"))
+    return decision
+
+
 def _entry_out(entry: LedgerEntry) -> LedgerEntryOut:
     return LedgerEntryOut(
         id=entry.pk,
@@ -126,7 +155,9 @@ def _entry_out(entry: LedgerEntry) -> LedgerEntryOut:
         contract_id=entry.contract_id,
         reverses_id=entry.reverses_id,
         has_voucher=bool(entry.voucher),
-        council_decision=entry.council_decision,
+        decision_id=entry.decision_id,
+        decision_basis=decision_label(entry),
+        decision_reference=entry.decision_reference,
     )
 
 
@@ -165,7 +196,8 @@ def compound_ledger_record(request: HttpRequest, compound_id: int, data: LedgerI
         description=data.description,
         asset=asset,
         contract=contract,
-        council_decision=data.council_decision,
+        decision=_decision(data.decision_id),
+        decision_reference=data.decision_reference,
     )
     return Status(201, _entry_out(entry))
 
@@ -196,4 +228,5 @@ def compound_disclosure(request: HttpRequest, compound_id: int, year: int, quart
         expense=report.expense,
         closing_balance=report.closing_balance,
         rows=[DisclosureRowOut(item=r.item, label=r.label, income=r.income, expense=r.expense) for r in report.rows],
+        spending=[SpendingOut(**vars(line)) for line in report.spending],
     )

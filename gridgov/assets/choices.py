@@ -24,6 +24,11 @@ class PaymentPeriod(models.TextChoices):
     YEARLY = "yearly", _("按年")
 
 
+class ContractAlertKind(models.TextChoices):
+    EXPIRY = "expiry", _("合同即将到期")
+    ARREARS = "arrears", _("租金欠缴")
+
+
 PERIOD_MONTHS = {PaymentPeriod.MONTHLY: 1, PaymentPeriod.QUARTERLY: 3, PaymentPeriod.YEARLY: 12}
 
 

@@ -17,6 +17,7 @@ from openpyxl.utils.exceptions import InvalidFileException
 from gridgov.areas.models import Compound
 from gridgov.assets.choices import LedgerItem
 from gridgov.assets.models import AssetContract, LedgerEntry, PublicAsset
+from gridgov.assets.selectors import decision_label
 
 
 def compound_workbook(compound: Compound) -> bytes:
@@ -52,7 +53,8 @@ def compound_workbook(compound: Compound) -> bytes:
         )
     ledger = workbook.create_sheet(_("收支台账"))
     ledger.append([_("日期"), _("收支"), _("科目"), _("金额（元）"), _("摘要"), _("议事决定"), _("冲正对象")])
-    for entry in LedgerEntry.objects.filter(compound=compound).order_by("occurred_on", "id"):
+    entries = LedgerEntry.objects.filter(compound=compound).select_related("decision__agenda_item__meeting")
+    for entry in entries.order_by("occurred_on", "id"):
         ledger.append(
             [
                 entry.occurred_on,
@@ -60,7 +62,7 @@ def compound_workbook(compound: Compound) -> bytes:
                 str(entry.get_item_display()),
                 float(entry.amount),
                 entry.description,
-                entry.council_decision,
+                decision_label(entry),
                 entry.reverses_id,
             ]
         )
@@ -81,7 +83,7 @@ class ImportRow:
     item: str
     amount: Decimal
     description: str
-    council_decision: str
+    decision_reference: str
 
 
 def ledger_rows_read(content: bytes) -> list[ImportRow]:

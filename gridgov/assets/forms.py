@@ -1,6 +1,9 @@
 from __future__ import annotations
 
+from typing import Any
+
 from django import forms
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from gridgov.assets.choices import AssetKind, AssetStatus, LedgerItem, PaymentPeriod
@@ -22,8 +25,30 @@ class LedgerForm(forms.Form):
     amount = forms.CharField(label=_("金额（元）"), max_length=20)
     occurred_on = forms.DateField(label=_("发生日期"), widget=forms.DateInput(attrs={"type": "date"}))
     description = forms.CharField(label=_("摘要"), max_length=200)
-    council_decision = forms.CharField(label=_("议事决定（支出时填写）"), max_length=100, required=False)
+    decision = forms.TypedChoiceField(
+        label=_("议事决议（支出时选择）"),
+        coerce=int,
+        required=False,
+        empty_value=None,
+        error_messages={"invalid_choice": _("所选议事决议不是本小区议事会议作出的，不能作为这笔收支的依据。")},
+    )
+    decision_reference = forms.CharField(
+        label=_("议事决定（无系统决议时按原台账填写）"), max_length=100, required=False
+    )
     voucher = forms.FileField(label=_("凭证照片"), required=False)
+
+    def __init__(self, *args: object, decisions: Any = (), **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+        self.fields["decision"].choices = [  # type: ignore[attr-defined]
+            ("", _("（无）")),
+            *[
+                (
+                    decision.pk,
+                    f"{timezone.localdate(decision.decided_at):%Y-%m-%d} {decision.agenda_item.title}",
+                )
+                for decision in decisions
+            ],
+        ]
 
 
 class ContractForm(forms.Form):

@@ -13,6 +13,7 @@ from gridgov.areas.models import Area, Compound
 from gridgov.assets.choices import (
     AssetKind,
     AssetStatus,
+    ContractAlertKind,
     DiscrepancyKind,
     LedgerDirection,
     LedgerItem,
@@ -93,6 +94,30 @@ class AssetContract(models.Model):
         return f"{self.asset} · {self.party}"
 
 
+class ContractAlertSent(models.Model):
+    """A contract alert already queued as notices. The daily job sends each
+    (contract, kind, period) once, however often it runs: the unique constraint decides."""
+
+    contract = models.ForeignKey(
+        AssetContract, on_delete=models.CASCADE, related_name="alerts_sent", verbose_name=_("合同")
+    )
+    kind = models.CharField(_("提醒类型"), max_length=16, choices=ContractAlertKind.choices)
+    # Expiry: the end date (YYYY-MM-DD); arrears: the month of the latest period due (YYYY-MM).
+    period = models.CharField(_("提醒期间"), max_length=10)
+    sent_at = models.DateTimeField(_("发送时间"))
+    recipients = models.PositiveIntegerField(_("接收人数"), default=0)
+
+    class Meta:
+        verbose_name = _("合同提醒记录")
+        verbose_name_plural = _("合同提醒记录")
+        constraints = [
+            models.UniqueConstraint(fields=["contract", "kind", "period"], name="contract_alert_sent_once"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.contract_id} {self.kind} {self.period}"
+
+
 class LedgerEntry(models.Model):
     """One income or expense of a compound. Append-only: `save` refuses an existing row,
     `delete` refuses always; a correction is a reversal entry with the negated amount."""
@@ -112,7 +137,17 @@ class LedgerEntry(models.Model):
     )
     description = models.CharField(_("摘要"), max_length=200)
     voucher = models.FileField(_("凭证"), upload_to="assets/vouchers/%Y/%m/", blank=True)
-    council_decision = models.CharField(_("议事决定"), max_length=100, blank=True)
+    decision = models.ForeignKey(
+        "council.Decision",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="asset_ledger_entries",
+        verbose_name=_("议事决议"),
+        help_text=_("本小区议事会议的决议，支出的依据。"),
+    )
+    # Free text of old ledgers (the 议事决定 column of an imported Excel ledger), kept as written.
+    decision_reference = models.CharField(_("议事决定（原台账记载）"), max_length=100, blank=True)
     reverses = models.OneToOneField(
         "self", on_delete=models.PROTECT, null=True, blank=True, related_name="reversal", verbose_name=_("冲正对象")
     )

@@ -12,15 +12,17 @@ from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
-from django.db.models import QuerySet, Sum
+from django.db.models import F, QuerySet, Sum
 from django.http import Http404
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from gridgov.accounts.choices import Capability
 from gridgov.accounts.scope import AreaScope, scope_for
 from gridgov.areas.models import Compound
-from gridgov.assets.choices import PERIOD_MONTHS, LedgerDirection, LedgerItem, PaymentPeriod
+from gridgov.assets.choices import PERIOD_MONTHS, ContractAlertKind, LedgerDirection, LedgerItem, PaymentPeriod
 from gridgov.assets.models import AssetContract, InventoryCampaign, LedgerEntry, PublicAsset, RecoveryTask
+from gridgov.council.models import Decision
 from gridgov.portal.models import ResidentPhone
 
 EXPIRY_ALERT_DAYS = 30
@@ -80,14 +82,41 @@ def compound_for_disclosure(user: Any, compound_id: int) -> Compound:
 
 
 def ledger_of(compound: Compound) -> QuerySet[LedgerEntry]:
-    return LedgerEntry.objects.filter(compound=compound).select_related("asset", "contract", "recorded_by")
+    return LedgerEntry.objects.filter(compound=compound).select_related(
+        "asset", "contract", "recorded_by", "decision__agenda_item__meeting"
+    )
+
+
+def decisions_for_ledger(user: Any, compound: Compound) -> QuerySet[Decision]:
+    """Passed decisions of the compound's council meetings the user may see: what spending can link to."""
+    return (
+        scope_for(user, Capability.VIEW_AREAS)
+        .filter(
+            Decision.objects.filter(agenda_item__meeting__compound=compound, votes_for__gt=F("votes_against")),
+            "agenda_item__meeting__area__path",
+        )
+        .select_related("agenda_item__meeting")
+        .order_by("-decided_at", "-id")
+    )
+
+
+def decision_label(entry: LedgerEntry) -> str:
+    """What a booking rests on: the linked decision as 《议题》决议（日期）, or an old ledger's own text."""
+    if entry.decision is not None:
+        return _("《%(title)s》决议（%(day)s）") % {
+            "title": entry.decision.agenda_item.title,
+            "day": timezone.localdate(entry.decision.decided_at).isoformat(),
+        }
+    return entry.decision_reference
 
 
 # -------------------------------------------------------------- alerts
 
 
 def _months_between(start: date, end: date) -> int:
-    return (end.year - start.year) * 12 + end.month - start.month
+    """Whole months from `start` to `end` (30 Nov → 1 Dec is 0, 30 Nov → 30 Dec is 1)."""
+    months = (end.year - start.year) * 12 + end.month - start.month
+    return months - 1 if end.day < start.day else months
 
 
 def contract_due(contract: AssetContract, today: date) -> Decimal:
@@ -108,31 +137,36 @@ def contract_paid(contract: AssetContract) -> Decimal:
     )
 
 
+def _latest_period_start(contract: AssetContract, today: date) -> date:
+    """The first day of the month in which the latest period due by `today` started."""
+    months = PERIOD_MONTHS[PaymentPeriod(contract.period)]
+    last = min(today, contract.end_on)
+    index = max(0, _months_between(contract.start_on, last) // months) * months
+    month0 = contract.start_on.month - 1 + index
+    return date(contract.start_on.year + month0 // 12, month0 % 12 + 1, 1)
+
+
 @dataclass(frozen=True)
 class ContractAlert:
     contract: AssetContract
-    kind: str  # "expiry" | "arrears"
+    kind: str  # ContractAlertKind: "expiry" | "arrears"
     message: str
     amount: Decimal = Decimal("0")
+    # What makes the alert new: the end date for an expiry, the month of the period due for arrears.
+    period: str = ""
 
 
-def contract_alerts(user: Any, today: date) -> list[ContractAlert]:
-    """One alert per contract ending within 30 days, and one per contract in arrears."""
-    contracts = asset_scope(user).filter(
-        AssetContract.objects.filter(
-            terminated_on__isnull=True, end_on__gte=today - timedelta(days=365)
-        ).select_related("asset__compound"),
-        "asset__compound__grid__path",
-    )
+def _alerts_of(contracts: QuerySet[AssetContract], today: date) -> list[ContractAlert]:
     alerts: list[ContractAlert] = []
     for contract in contracts:
         if today <= contract.end_on <= today + timedelta(days=EXPIRY_ALERT_DAYS):
             alerts.append(
                 ContractAlert(
                     contract,
-                    "expiry",
+                    ContractAlertKind.EXPIRY,
                     _("%(asset)s 与 %(party)s 的合同将于%(end)s到期。")
                     % {"asset": contract.asset.name, "party": contract.party, "end": contract.end_on.isoformat()},
+                    period=contract.end_on.isoformat(),
                 )
             )
         owed = contract_due(contract, today) - contract_paid(contract)
@@ -140,13 +174,34 @@ def contract_alerts(user: Any, today: date) -> list[ContractAlert]:
             alerts.append(
                 ContractAlert(
                     contract,
-                    "arrears",
+                    ContractAlertKind.ARREARS,
                     _("%(party)s 欠缴%(asset)s租金%(owed)s元。")
                     % {"party": contract.party, "asset": contract.asset.name, "owed": owed},
                     owed,
+                    period=_latest_period_start(contract, today).strftime("%Y-%m"),
                 )
             )
     return alerts
+
+
+def _alerting_contracts(today: date) -> QuerySet[AssetContract]:
+    return (
+        AssetContract.objects.filter(
+            terminated_on__isnull=True, start_on__lte=today + timedelta(days=EXPIRY_ALERT_DAYS)
+        )
+        .filter(end_on__gte=today - timedelta(days=365))
+        .select_related("asset__compound__grid")
+    )
+
+
+def contract_alerts(user: Any, today: date) -> list[ContractAlert]:
+    """One alert per contract ending within 30 days, and one per contract in arrears (user's scope)."""
+    return _alerts_of(asset_scope(user).filter(_alerting_contracts(today), "asset__compound__grid__path"), today)
+
+
+def contract_alerts_all(today: date) -> list[ContractAlert]:
+    """Every contract alert of the county, for the notice job (no user: the job picks recipients)."""
+    return _alerts_of(_alerting_contracts(today).order_by("id"), today)
 
 
 # ---------------------------------------------------------- disclosure
@@ -169,6 +224,18 @@ class DisclosureRow:
 
 
 @dataclass
+class SpendingLine:
+    occurred_on: date
+    item_label: str
+    description: str
+    amount: Decimal
+    decision_id: int | None
+    decision_title: str  # the agenda item the decision answered
+    decision_date: date | None
+    basis: str  # decision_label(): the linked decision, or the old ledger's text, or ""
+
+
+@dataclass
 class Disclosure:
     compound: Compound
     year: int
@@ -177,6 +244,8 @@ class Disclosure:
     end: date
     opening_balance: Decimal
     rows: list[DisclosureRow] = field(default_factory=list)
+    # The quarter's spending, one line each, with the council decision it rests on.
+    spending: list[SpendingLine] = field(default_factory=list)
 
     @property
     def income(self) -> Decimal:
@@ -228,4 +297,22 @@ def disclosure(compound: Compound, year: int, quarter: int) -> Disclosure:
             target.expense += _cents(row["total"])
     order = list(LedgerItem.values)
     result.rows = sorted(by_item.values(), key=lambda item: order.index(item.item))
+    spent = (
+        entries.filter(occurred_on__gte=start, occurred_on__lte=end, direction=LedgerDirection.EXPENSE)
+        .select_related("decision__agenda_item__meeting")
+        .order_by("occurred_on", "id")
+    )
+    result.spending = [
+        SpendingLine(
+            occurred_on=entry.occurred_on,
+            item_label=str(entry.get_item_display()),
+            description=entry.description,
+            amount=_cents(entry.amount),
+            decision_id=entry.decision_id,
+            decision_title=entry.decision.agenda_item.title if entry.decision else "",
+            decision_date=timezone.localdate(entry.decision.decided_at) if entry.decision else None,
+            basis=decision_label(entry),
+        )
+        for entry in spent
+    ]
     return result

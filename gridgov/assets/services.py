@@ -12,13 +12,17 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from gridgov.accounts.choices import Capability
+from gridgov.accounts.scope import scope_for
 from gridgov.areas.models import Area, Compound
 from gridgov.assets.choices import (
     INCOME_ITEMS,
     AssetStatus,
+    ContractAlertKind,
     DiscrepancyKind,
     LedgerDirection,
     LedgerItem,
@@ -28,14 +32,16 @@ from gridgov.assets.errors import AssetConflict, AssetForbidden
 from gridgov.assets.models import (
     AssetContract,
     AssetDocument,
+    ContractAlertSent,
     InventoryCampaign,
     InventoryFinding,
     LedgerEntry,
     PublicAsset,
     RecoveryTask,
 )
-from gridgov.assets.selectors import asset_scope
+from gridgov.assets.selectors import asset_scope, contract_alerts_all
 from gridgov.cases.services.lifecycle import attachments_validate
+from gridgov.council.models import Decision, Meeting
 
 
 def _require(actor: Any, path: str) -> None:
@@ -125,6 +131,16 @@ def contract_create(
     return contract
 
 
+def _check_decision(actor: Any, compound: Compound, decision: Decision) -> None:
+    """A decision backs a booking only if a meeting of the same compound took it (meetings belong
+    to one compound: `Meeting.compound`), the actor may see that meeting, and it passed."""
+    meeting = Meeting.objects.select_related("area").get(pk=decision.agenda_item.meeting_id)
+    if meeting.compound_id != compound.pk or not scope_for(actor, Capability.VIEW_AREAS).covers(meeting.area.path):
+        raise ValidationError(_("所选议事决议不是本小区议事会议作出的，不能作为这笔收支的依据。"))
+    if not decision.passed:
+        raise ValidationError(_("所选议事决议未获通过，不能作为这笔收支的依据。"))
+
+
 @transaction.atomic
 def ledger_record(
     *,
@@ -137,12 +153,17 @@ def ledger_record(
     asset: PublicAsset | None = None,
     contract: AssetContract | None = None,
     voucher: Sequence[UploadedFile] = (),
-    council_decision: str = "",
+    decision: Decision | None = None,
+    decision_reference: str = "",
     now: datetime | None = None,
 ) -> LedgerEntry:
-    """Book one income or expense; the direction follows from the item."""
+    """Book one income or expense; the direction follows from the item. Spending decided by the
+    residents' council links the `decision` (of a meeting of this compound, passed); an old
+    ledger's free text goes to `decision_reference`."""
     now = now or timezone.now()
     _require(actor, compound.grid.path)
+    if decision is not None:
+        _check_decision(actor, compound, decision)
     if item not in LedgerItem.values:
         raise ValidationError(_("未知的收支科目。"))
     value = _money(amount, _("金额"))
@@ -166,7 +187,8 @@ def ledger_record(
         asset=asset,
         contract=contract,
         description=description.strip()[:200],
-        council_decision=council_decision.strip()[:100],
+        decision=decision,
+        decision_reference=decision_reference.strip()[:100],
         recorded_by=actor,
         recorded_at=now,
     )
@@ -195,6 +217,8 @@ def ledger_reverse(*, actor: Any, entry: LedgerEntry, reason: str, now: datetime
         occurred_on=entry.occurred_on,
         asset=entry.asset,
         contract=entry.contract,
+        decision=entry.decision,
+        decision_reference=entry.decision_reference,
         description=(_("冲正：%(reason)s") % {"reason": reason.strip()})[:200],
         reverses=entry,
         recorded_by=actor,
@@ -220,7 +244,7 @@ def ledger_import(*, actor: Any, compound: Compound, content: bytes, now: dateti
                 amount=row.amount,
                 occurred_on=row.occurred_on,
                 description=row.description,
-                council_decision=row.council_decision,
+                decision_reference=row.decision_reference,
                 now=now,
             )
         except ValidationError as error:
@@ -311,6 +335,77 @@ def campaign_close(*, actor: Any, campaign: InventoryCampaign, closed_on: date) 
     return campaign
 
 
+def contract_alert_recipients(compound: Compound) -> list[int]:
+    """The community staff responsible for the compound: active holders of the community-staff
+    role on the compound's community (or above it, on the same branch)."""
+    from gridgov.accounts.choices import Role
+    from gridgov.accounts.models import RoleAssignment
+    from gridgov.areas.selectors import area_path_prefixes
+
+    return sorted(
+        set(
+            RoleAssignment.objects.filter(
+                role=Role.COMMUNITY_STAFF, area__path__in=area_path_prefixes(compound.grid.path), user__is_active=True
+            ).values_list("user_id", flat=True)
+        )
+    )
+
+
+def contract_alerts_send(*, now: datetime | None = None) -> int:
+    """Queue one notice per (contract, alert kind, period) to the compound's community staff.
+
+    Idempotent: a `ContractAlertSent` row (unique per contract, kind and period) is written in the
+    same transaction as the notices, so running the job again — the same day or every day — sends
+    nothing twice. An expiry is alerted once per end date; arrears once per rent period that is
+    due and unpaid. Alerts without anyone to receive them are not marked, so staff assigned
+    later still get them. Returns the number of alerts queued."""
+    from gridgov.notices.choices import NoticeKind
+    from gridgov.notices.services import notices_queue
+
+    now = now or timezone.now()
+    alerts = contract_alerts_all(timezone.localdate(now))
+    already = set(
+        ContractAlertSent.objects.filter(contract_id__in={alert.contract.pk for alert in alerts}).values_list(
+            "contract_id", "kind", "period"
+        )
+    )
+    recipients_of: dict[int, list[int]] = {}
+    queued = 0
+    for alert in alerts:
+        contract = alert.contract
+        if (contract.pk, alert.kind, alert.period) in already:
+            continue
+        compound = contract.asset.compound
+        if compound.pk not in recipients_of:
+            recipients_of[compound.pk] = contract_alert_recipients(compound)
+        recipients = recipients_of[compound.pk]
+        if not recipients:
+            continue
+        with transaction.atomic():
+            _sent, created = ContractAlertSent.objects.get_or_create(
+                contract=contract,
+                kind=alert.kind,
+                period=alert.period,
+                defaults={"sent_at": now, "recipients": len(recipients)},
+            )
+            if not created:
+                continue
+            title = (
+                _("合同即将到期：%(asset)s · %(party)s")
+                if alert.kind == ContractAlertKind.EXPIRY
+                else _("租金欠缴：%(asset)s · %(party)s")
+            ) % {"asset": contract.asset.name, "party": contract.party}
+            notices_queue(
+                recipient_ids=recipients,
+                kind=NoticeKind.CONTRACT_ALERT,
+                title=title,
+                body=_("%(compound)s：%(message)s") % {"compound": compound.name, "message": alert.message},
+                link=reverse("assets:asset", args=[contract.asset_id]),
+            )
+        queued += 1
+    return queued
+
+
 @transaction.atomic
 def assets_delete_all() -> None:
     """For the demo reset only (with the ledger guard lifted inside this transaction)."""
@@ -319,6 +414,14 @@ def assets_delete_all() -> None:
     LedgerMaintenance.objects.get_or_create(pk=1)
     LedgerEntry.objects.exclude(reverses=None)._raw_delete(LedgerEntry.objects.db)
     LedgerEntry.objects.all()._raw_delete(LedgerEntry.objects.db)
-    for model in (RecoveryTask, InventoryFinding, InventoryCampaign, AssetContract, AssetDocument, PublicAsset):
+    for model in (
+        RecoveryTask,
+        InventoryFinding,
+        InventoryCampaign,
+        ContractAlertSent,
+        AssetContract,
+        AssetDocument,
+        PublicAsset,
+    ):
         model.objects.all().delete()
     LedgerMaintenance.objects.all().delete()

@@ -34,6 +34,7 @@ from gridgov.assets.selectors import (
     compound_get_for_user,
     compounds_visible_to,
     contract_alerts,
+    decisions_for_ledger,
     disclosure,
     ledger_of,
     recovery_tasks_visible_to,
@@ -86,7 +87,8 @@ def compound_view(request: HttpRequest, compound_id: int) -> HttpResponse:
     user = request.user
     compound = compound_get_for_user(user, compound_id)
     asset_form = AssetForm(prefix="asset")
-    ledger_form = LedgerForm(prefix="ledger")
+    decisions = list(decisions_for_ledger(user, compound)[:100])
+    ledger_form = LedgerForm(prefix="ledger", decisions=decisions)
     if request.method == "POST":
         if "ledger_file" in request.FILES:
             upload = request.FILES.get("ledger_file")
@@ -118,9 +120,10 @@ def compound_view(request: HttpRequest, compound_id: int) -> HttpResponse:
                 if _act(request, register):
                     return redirect("assets:compound", compound_id=compound.pk)
         else:
-            ledger_form = LedgerForm(request.POST, request.FILES, prefix="ledger")
+            ledger_form = LedgerForm(request.POST, request.FILES, prefix="ledger", decisions=decisions)
             if ledger_form.is_valid():
                 data = ledger_form.cleaned_data
+                decision = next((d for d in decisions if d.pk == data["decision"]), None)
                 if _act(
                     request,
                     lambda: ledger_record(
@@ -130,7 +133,8 @@ def compound_view(request: HttpRequest, compound_id: int) -> HttpResponse:
                         amount=data["amount"],
                         occurred_on=data["occurred_on"],
                         description=data["description"],
-                        council_decision=data["council_decision"],
+                        decision=decision,
+                        decision_reference=data["decision_reference"],
                         voucher=[data["voucher"]] if data["voucher"] else [],
                     ),
                 ):

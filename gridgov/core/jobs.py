@@ -63,6 +63,12 @@ def remind_overdue_task_assignments() -> None:
     remind_overdue_assignments()
 
 
+def send_contract_alerts() -> None:
+    from gridgov.assets.jobs import send_contract_alerts as run
+
+    run()
+
+
 def deliver_notices() -> None:
     from gridgov.notices.services import notices_deliver
 
@@ -79,4 +85,6 @@ PERIODIC_JOBS: list[JobSpec] = [
     JobSpec("prune_task_results", timedelta(hours=6), prune_task_results),
     JobSpec("registry_imports_purge_stale", timedelta(hours=6), purge_stale_registry_imports),
     JobSpec("task_reminders", timedelta(minutes=10), remind_overdue_task_assignments),
+    # Once per alert and period (ContractAlertSent), so a short interval only makes them prompt.
+    JobSpec("contract_alerts", timedelta(hours=6), send_contract_alerts),
 ]

@@ -225,7 +225,9 @@ def entry_reject(request: HttpRequest, entry_id: int) -> Any:
 
 
 @router.post(
-    "/entries/{entry_id}/reverse", response={200: EntryOut, **_WRITE_ERRORS}, summary="冲正（新增一条相反分值的记录）"
+    "/entries/{entry_id}/reverse",
+    response={200: EntryOut, **_WRITE_ERRORS},
+    summary="冲正（相反分值的新记录，另一人审核后生效）",
 )
 def entry_reverse(request: HttpRequest, entry_id: int, data: NoteIn) -> Any:
     user = request.auth  # type: ignore[attr-defined]

@@ -5,7 +5,8 @@ The ledger (`CreditEntry`) is append-only. Its booking columns (household,
 points, year, rule, who recorded it …) never change after insert and rows are
 never deleted: database triggers (migration 0002) refuse both. Only the review
 columns (status, approver, appeal) move forward, through `services.py`.
-Corrections are new reversal entries.
+Corrections are new reversal entries; a staff reversal is pending until a second
+person approves it (four eyes, like a deduction).
 """
 
 from __future__ import annotations
@@ -91,8 +92,9 @@ class CreditEntry(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", verbose_name=_("记录人")
     )
     recorded_at = models.DateTimeField(_("记录时间"))
-    reverses = models.OneToOneField(
-        "self", on_delete=models.PROTECT, null=True, blank=True, related_name="reversal", verbose_name=_("冲正对象")
+    # At most one live (pending or approved) reversal per entry; a rejected one leaves room for another.
+    reverses = models.ForeignKey(
+        "self", on_delete=models.PROTECT, null=True, blank=True, related_name="reversals", verbose_name=_("冲正对象")
     )
     source_case = models.ForeignKey(
         "cases.Case", on_delete=models.PROTECT, null=True, blank=True, related_name="+", verbose_name=_("来源事项")
@@ -142,6 +144,11 @@ class CreditEntry(models.Model):
                 fields=["source_case"], condition=Q(source_case__isnull=False), name="credit_entry_one_per_case"
             ),
             models.CheckConstraint(condition=~Q(points=0), name="credit_entry_nonzero"),
+            models.UniqueConstraint(
+                fields=["reverses"],
+                condition=Q(reverses__isnull=False) & ~Q(status=EntryStatus.REJECTED),
+                name="credit_entry_one_live_reversal",
+            ),
         ]
 
     def __str__(self) -> str:

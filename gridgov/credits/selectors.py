@@ -199,3 +199,77 @@ def closed_cases_to_propose(user: Any) -> QuerySet[Case]:
         .select_related("category", "grid")
         .order_by("-closed_at")
     )
+
+
+# -------------------------------------------------------------- catalogue
+
+
+def rule_areas_for(user: Any) -> QuerySet[Area]:
+    """Counties and towns whose rules the user keeps (`supervise_cases` over them)."""
+    return scope_for(user, Capability.SUPERVISE_CASES).filter(
+        Area.objects.filter(level__in=[AreaLevel.DISTRICT, AreaLevel.TOWN]).order_by("path")
+    )
+
+
+def item_areas_for(user: Any) -> QuerySet[Area]:
+    """Counties, towns and communities whose redemption items the user keeps."""
+    return scope_for(user, Capability.SUPERVISE_CASES).filter(
+        Area.objects.filter(level__in=[AreaLevel.DISTRICT, AreaLevel.TOWN, AreaLevel.COMMUNITY]).order_by("path")
+    )
+
+
+def rule_area_get_for_user(user: Any, area_id: int) -> Area:
+    area = rule_areas_for(user).filter(pk=area_id).first()
+    if area is None:
+        raise _not_found()
+    return area
+
+
+@dataclass(frozen=True)
+class CatalogueRow:
+    rule: CreditRule
+    source: str  # "default" | "inherited" | "own"
+    source_label: str
+    used: bool  # entries were booked under this very row: its points range is fixed
+
+
+def catalogue_at(area: Area) -> list[CatalogueRow]:
+    """The rules in force at `area` (county or town) and the area's own inactive rows, each with
+    where it comes from: the default catalogue, the county above, or the area itself."""
+    rules = {rule.code: rule for rule in rules_for_area(area)}
+    for own in CreditRule.objects.filter(area=area, active=False):
+        rules[own.code] = own
+    used = set(
+        CreditEntry.objects.filter(rule_id__in=[rule.pk for rule in rules.values()])
+        .values_list("rule_id", flat=True)
+        .distinct()
+    )
+    rows = []
+    for rule in sorted(rules.values(), key=lambda rule: (rule.category, rule.code)):
+        if rule.area_id is None:
+            source, label = "default", _("默认规则")
+        elif rule.area_id == area.pk:
+            source, label = "own", _("本级规则")
+        else:
+            source, label = "inherited", _("上级规则（%(area)s）") % {"area": rule.area.name if rule.area else ""}
+        rows.append(CatalogueRow(rule=rule, source=source, source_label=label, used=rule.pk in used))
+    return rows
+
+
+def rule_for_editing(area: Area, code: str) -> CreditRule | None:
+    """The area's own row for `code` (active or not), else the rule in force there (to override)."""
+    own = CreditRule.objects.filter(area=area, code=code).first()
+    return own or rule_effective_at(area, code)
+
+
+def items_managed_by(user: Any) -> QuerySet[RedemptionItem]:
+    return scope_for(user, Capability.SUPERVISE_CASES).filter(
+        RedemptionItem.objects.select_related("area").order_by("area__path", "points_cost", "name"), "area__path"
+    )
+
+
+def item_get_for_user(user: Any, item_id: int) -> RedemptionItem:
+    item = items_managed_by(user).filter(pk=item_id).first()
+    if item is None:
+        raise _not_found()
+    return item

@@ -8,6 +8,7 @@ deletes an entry, and database triggers refuse it anyway.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from datetime import date, datetime
 from typing import Any
@@ -20,10 +21,11 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from gridgov.accounts.choices import Capability
-from gridgov.accounts.scope import scope_for
+from gridgov.accounts.scope import AreaScope, scope_for
+from gridgov.areas.choices import AreaLevel
 from gridgov.cases.models import Case
 from gridgov.cases.services.lifecycle import attachments_validate
-from gridgov.credits.choices import POSTED_STATUSES, EntryKind, EntryStatus
+from gridgov.credits.choices import POSTED_STATUSES, EntryKind, EntryStatus, RuleCategory
 from gridgov.credits.errors import CreditConflict, CreditForbidden
 from gridgov.credits.models import (
     CreditEntry,
@@ -41,6 +43,9 @@ from gridgov.credits.selectors import (
     year_is_closed,
 )
 from gridgov.registry.models import Household, Resident
+
+# A staff reversal can be asked for, and approved, while the entry counts and no appeal is open.
+REVERSIBLE_STATUSES = (EntryStatus.APPROVED, EntryStatus.UPHELD)
 
 
 def _require_scope(actor: Any, household: Household) -> None:
@@ -65,9 +70,9 @@ def _used_this_year(household: Household, rule: CreditRule, year: int) -> int:
     booked = abs(int(entries.aggregate(total=Sum("points"))["total"] or 0))
     reversed_points = abs(
         int(
-            CreditEntry.objects.filter(reverses__in=entries, kind=EntryKind.REVERSAL).aggregate(total=Sum("points"))[
-                "total"
-            ]
+            CreditEntry.objects.filter(
+                reverses__in=entries, kind=EntryKind.REVERSAL, status__in=POSTED_STATUSES
+            ).aggregate(total=Sum("points"))["total"]
             or 0
         )
     )
@@ -178,15 +183,29 @@ def _locked(entry: CreditEntry) -> CreditEntry:
 
 @transaction.atomic
 def credit_approve(*, actor: Any, entry: CreditEntry, approve: bool = True, now: datetime | None = None) -> CreditEntry:
-    """Approve (or reject) a pending entry. A deduction needs an approver other than its recorder."""
+    """Approve (or reject) a pending entry. Whatever lowers the balance — a deduction, or a
+    reversal of an award — needs an approver other than its recorder (four eyes). Approving a
+    reversal marks the reversed entry *reversed*; rejecting it leaves that entry in force."""
     now = now or timezone.now()
     entry = _locked(entry)
     _require_scope(actor, entry.household)
     if entry.status != EntryStatus.PENDING:
         raise CreditConflict(_("该记录已审核，不能重复审核。"))
     if approve and entry.points < 0 and entry.recorded_by_id == actor.pk:
+        if entry.kind == EntryKind.REVERSAL:
+            raise CreditForbidden(_("减少积分的冲正须由冲正人以外的另一名工作人员审核。"))
         raise CreditForbidden(_("扣分须由记录人以外的另一名工作人员审核。"))
-    if approve:
+    if approve and entry.kind == EntryKind.REVERSAL:
+        _require_open_year(entry.household, entry.year)
+        reversed_entry = _locked(entry.reverses)  # type: ignore[arg-type]
+        if reversed_entry.status == EntryStatus.APPEALED:
+            raise CreditConflict(_("被冲正的记录正在申诉中，请先处理申诉。"))
+        if reversed_entry.status not in REVERSIBLE_STATUSES:
+            raise CreditConflict(_("被冲正的记录已不再生效，该冲正不能通过。"))
+        CreditEntry.objects.filter(pk=reversed_entry.pk).update(
+            status=EntryStatus.REVERSED, decided_by=actor, decided_at=now
+        )
+    elif approve:
         _require_open_year(entry.household, entry.year)
         if entry.rule is not None:
             Household.objects.select_for_update().filter(pk=entry.household_id).first()
@@ -235,7 +254,8 @@ def credit_decide_appeal(
     if not note.strip():
         raise ValidationError(_("请填写处理意见。"))
     if reverse:
-        _reversal(actor=actor, entry=entry, note=note, now=now)
+        # The resident appealed and a staff member decides: already two people, so it counts at once.
+        _reversal(actor=actor, entry=entry, note=note, now=now, pending=False)
     CreditEntry.objects.filter(pk=entry.pk).update(
         status=EntryStatus.REVERSED if reverse else EntryStatus.UPHELD,
         decided_by=actor,
@@ -246,10 +266,20 @@ def credit_decide_appeal(
     return entry
 
 
-def _reversal(*, actor: Any, entry: CreditEntry, note: str, now: datetime) -> CreditEntry:
+def _reversal(*, actor: Any, entry: CreditEntry, note: str, now: datetime, pending: bool) -> CreditEntry:
+    """The correction entry with the negated points: counting at once (`pending=False`, an appeal
+    decided by staff) or waiting for a second person (`pending=True`, a staff reversal)."""
     _require_open_year(entry.household, timezone.localdate(now).year)
-    if CreditEntry.objects.filter(reverses=entry).exists():
+    live = CreditEntry.objects.filter(reverses=entry).exclude(status=EntryStatus.REJECTED).first()
+    if live is not None and live.status == EntryStatus.PENDING:
+        raise CreditConflict(_("该记录已有一条待审核的冲正，请先审核。"))
+    if live is not None:
         raise CreditConflict(_("该记录已冲正。"))
+    review: dict[str, Any] = (
+        {"status": EntryStatus.PENDING}
+        if pending
+        else {"status": EntryStatus.APPROVED, "approved_by": actor, "approved_at": now}
+    )
     return CreditEntry.objects.create(
         household=entry.household,
         resident=entry.resident,
@@ -262,25 +292,23 @@ def _reversal(*, actor: Any, entry: CreditEntry, note: str, now: datetime) -> Cr
         recorded_by=actor,
         recorded_at=now,
         reverses=entry,
-        status=EntryStatus.APPROVED,
-        approved_by=actor,
-        approved_at=now,
+        **review,
     )
 
 
 @transaction.atomic
 def credit_reverse(*, actor: Any, entry: CreditEntry, note: str, now: datetime | None = None) -> CreditEntry:
-    """Correct a counting entry (a mistake found by staff) with a reversal entry."""
+    """Correct a counting entry (a mistake found by staff) with a reversal entry. The reversal is
+    pending and changes nothing until a second person approves it (`credit_approve`): one that
+    lowers the balance is a deduction in effect, so its recorder cannot approve it."""
     now = now or timezone.now()
     entry = _locked(entry)
     _require_scope(actor, entry.household)
-    if entry.status not in (EntryStatus.APPROVED, EntryStatus.UPHELD) or entry.kind == EntryKind.REVERSAL:
-        raise CreditConflict(_("只有已生效的记录可以冲正。"))
+    if entry.status not in REVERSIBLE_STATUSES or entry.kind in (EntryKind.REVERSAL, EntryKind.REDEMPTION):
+        raise CreditConflict(_("只有已生效的加减分记录可以冲正。"))
     if not note.strip():
         raise ValidationError(_("请填写冲正原因。"))
-    reversal = _reversal(actor=actor, entry=entry, note=note, now=now)
-    CreditEntry.objects.filter(pk=entry.pk).update(status=EntryStatus.REVERSED, decided_by=actor, decided_at=now)
-    return reversal
+    return _reversal(actor=actor, entry=entry, note=note, now=now, pending=True)
 
 
 @transaction.atomic
@@ -386,6 +414,18 @@ def household_account_link_by_phone(
     return household_account_link(actor=actor, user=identity.user, household=household, now=now)
 
 
+RULE_LEVELS = (AreaLevel.DISTRICT, AreaLevel.TOWN)
+ITEM_LEVELS = (AreaLevel.DISTRICT, AreaLevel.TOWN, AreaLevel.COMMUNITY)
+RULE_CODE = re.compile(r"^[A-Z][A-Z0-9-]{1,31}$")
+
+
+def catalogue_scope(actor: Any) -> AreaScope:
+    """Who keeps the catalogue: staff who supervise the area (county command, town staff; community
+    staff for their community's redemption items)."""
+    return scope_for(actor, Capability.SUPERVISE_CASES)
+
+
+@transaction.atomic
 def rule_override(
     *,
     actor: Any,
@@ -399,16 +439,43 @@ def rule_override(
     yearly_cap: int | None = None,
     active: bool = True,
 ) -> CreditRule:
-    """Set a county's or town's own version of a rule."""
-    if not scope_for(actor, Capability.SUPERVISE_CASES).covers(area.path):
+    """Create or edit a county's or town's own version of a rule: a new code there, an override of
+    the default (or the county's) rule with the same code, or the area's own row again.
+
+    Entries keep their points and point at the rule row they were booked under, so a row that
+    entries use keeps its points range: change it with a new code (and deactivate the old one).
+    Rules are never deleted; `active=False` hides the code at the area and below."""
+    if area.level not in RULE_LEVELS:
+        raise ValidationError(_("积分规则只能按区县或镇街维护。"))
+    if not catalogue_scope(actor).covers(area.path):
         raise CreditForbidden(_("您无权维护该区域的积分规则。"))
+    code = (code or "").strip().upper()
+    name = (name or "").strip()
+    if not RULE_CODE.match(code):
+        raise ValidationError(_("编码须以大写字母开头，由大写字母、数字和连字符组成（2至32位），如 VOL-03。"))
+    if not name:
+        raise ValidationError(_("请填写规则名称。"))
+    if category not in RuleCategory.values:
+        raise ValidationError(_("请选择规则类别。"))
     if points_min > points_max or (points_min <= 0 <= points_max):
         raise ValidationError(_("分值范围须同为正数或同为负数，且下限不大于上限。"))
+    if yearly_cap is not None and yearly_cap < 1:
+        raise ValidationError(_("每户年度上限须为正整数，不设上限请留空。"))
+    existing = CreditRule.objects.select_for_update().filter(area=area, code=code).first()
+    if (
+        existing is not None
+        and (existing.points_min, existing.points_max) != (points_min, points_max)
+        and CreditEntry.objects.filter(rule=existing).exists()
+    ):
+        raise ValidationError(
+            _("规则“%(code)s”已有积分记录，分值范围不能再改（已记的分值不变）。请停用它并以新编码建立规则。")
+            % {"code": code}
+        )
     rule, _created = CreditRule.objects.update_or_create(
         area=area,
         code=code,
         defaults={
-            "name": name,
+            "name": name[:100],
             "category": category,
             "points_min": points_min,
             "points_max": points_max,
@@ -418,6 +485,48 @@ def rule_override(
         },
     )
     return rule
+
+
+def _item_values(name: str, points_cost: int, stock: int) -> str:
+    name = (name or "").strip()
+    if not name:
+        raise ValidationError(_("请填写物品名称。"))
+    if points_cost is None or points_cost < 1:
+        raise ValidationError(_("所需积分须为正整数。"))
+    if stock is None or stock < 0:
+        raise ValidationError(_("库存不能为负数。"))
+    return name[:100]
+
+
+def redemption_item_create(
+    *, actor: Any, area: Any, name: str, points_cost: int, stock: int, active: bool = True
+) -> RedemptionItem:
+    """Put an item into an area's redemption catalogue (county, town or community)."""
+    if area.level not in ITEM_LEVELS:
+        raise ValidationError(_("兑换物品只能按区县、镇街或社区提供。"))
+    if not catalogue_scope(actor).covers(area.path):
+        raise CreditForbidden(_("您无权维护该区域的兑换物品。"))
+    return RedemptionItem.objects.create(
+        area=area, name=_item_values(name, points_cost, stock), points_cost=points_cost, stock=stock, active=active
+    )
+
+
+@transaction.atomic
+def redemption_item_update(
+    *, actor: Any, item: RedemptionItem, name: str, points_cost: int, stock: int, active: bool
+) -> RedemptionItem:
+    """Edit an item under the same row lock `credit_redeem` takes, so a stock count set here is not
+    lost to a redemption at the same moment. Past redemptions keep the points they cost; items
+    are taken off the shelf (`active=False`), never deleted."""
+    item = RedemptionItem.objects.select_for_update().select_related("area").get(pk=item.pk)
+    if not catalogue_scope(actor).covers(item.area.path):
+        raise CreditForbidden(_("您无权维护该区域的兑换物品。"))
+    item.name = _item_values(name, points_cost, stock)
+    item.points_cost = points_cost
+    item.stock = stock
+    item.active = active
+    item.save(update_fields=["name", "points_cost", "stock", "active"])
+    return item
 
 
 @transaction.atomic

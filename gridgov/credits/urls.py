@@ -1,6 +1,6 @@
 from django.urls import path
 
-from gridgov.credits import views
+from gridgov.credits import views, views_catalogue
 
 app_name = "credits"
 urlpatterns = [
@@ -13,4 +13,9 @@ urlpatterns = [
     path("entries/<int:entry_id>/<slug:action>/", views.entry_action, name="entry_action"),
     path("cases/<int:case_id>/propose/", views.propose, name="propose"),
     path("rankings/<int:compound_id>/", views.rankings, name="rankings"),
+    path("rules/", views_catalogue.rules, name="rules"),
+    path("rules/<int:area_id>/", views_catalogue.rules, name="rules_area"),
+    path("rules/<int:area_id>/<str:code>/", views_catalogue.rule_edit, name="rule_edit"),
+    path("items/", views_catalogue.items, name="items"),
+    path("items/<int:item_id>/", views_catalogue.item_edit, name="item_edit"),
 ]

@@ -36,9 +36,11 @@ from gridgov.credits.selectors import (
     household_get_for_user,
     household_of_account,
     households_visible_to,
+    item_areas_for,
     ledger_of,
     ranking,
     redemption_items_for,
+    rule_areas_for,
     rules_for_area,
 )
 from gridgov.credits.services import (
@@ -93,6 +95,8 @@ def credits_home(request: HttpRequest) -> HttpResponse:
             "households": households[:30],
             "query": query,
             "counties": _counties_to_settle(user),
+            "keeps_rules": rule_areas_for(user).exists(),
+            "keeps_items": item_areas_for(user).exists(),
             "last_year": timezone.localdate().year - 1,
         },
     )

@@ -29,6 +29,7 @@ from gridgov.areas.models import Area, Compound
 from gridgov.assets.choices import INCOME_ITEMS, AssetKind, AssetStatus, LedgerDirection, PaymentPeriod
 from gridgov.assets.models import AssetContract, LedgerEntry, PublicAsset
 from gridgov.assets.services import assets_delete_all
+from gridgov.council.models import Decision
 from gridgov.credits.choices import EntryKind, EntryStatus
 from gridgov.credits.models import CreditEntry, CreditRule, HouseholdAccount, RankingOptIn, RedemptionItem
 from gridgov.credits.services import credits_delete_all
@@ -235,6 +236,9 @@ def assets_populate(*, now: datetime, rng: random.Random, share: float = COMPOUN
     workers, _reviewers = _staff_by_grid()
     compounds = list(Compound.objects.filter(grid_id__in=list(workers)).order_by("id"))
     chosen = rng.sample(compounds, min(MAX_COMPOUNDS, int(len(compounds) * share) or min(1, len(compounds))))
+    # Compounds whose council decided something keep a ledger too, so spending can rest on a decision.
+    decisions = _passed_decisions_by_compound([compound.pk for compound in compounds], today)
+    chosen += [compound for compound in compounds if compound.pk in decisions and compound not in chosen]
     assets: list[PublicAsset] = []
     for compound in chosen:
         for kind, name, location, area, use in rng.sample(ASSETS, rng.randint(2, len(ASSETS))):
@@ -290,9 +294,28 @@ def assets_populate(*, now: datetime, rng: random.Random, share: float = COMPOUN
                 )
             month = (month.replace(day=28) + timedelta(days=4)).replace(day=1)
     for compound in chosen:
+        # One piece of work the council decided, paid from the compound's income after the meeting.
+        for decided in decisions.get(compound.pk, [])[:1]:
+            entries.append(
+                LedgerEntry(
+                    compound=compound,
+                    direction=LedgerDirection.EXPENSE,
+                    item="repair",
+                    amount=Decimal(rng.randrange(300, 2000)),
+                    occurred_on=min(today, timezone.localdate(decided.decided_at) + timedelta(days=rng.randint(1, 5))),
+                    description=f"{decided.agenda_item.title}（按议事决议实施）"[:200],
+                    decision=decided,
+                    recorded_by_id=workers[compound.grid_id],
+                    recorded_at=_aware(today),
+                )
+            )
         for _ in range(rng.randint(2, 6)):
             day = today - timedelta(days=rng.randrange(365))
             item = rng.choice(["repair", "service", "other_expense"])
+            # Spending after a decision of the compound's council rests on it; older spending
+            # keeps an old ledger's free-text note now and then.
+            earlier = [d for d in decisions.get(compound.pk, []) if timezone.localdate(d.decided_at) <= day]
+            decision = rng.choice(earlier) if earlier and rng.random() < 0.7 else None
             entries.append(
                 LedgerEntry(
                     compound=compound,
@@ -301,7 +324,8 @@ def assets_populate(*, now: datetime, rng: random.Random, share: float = COMPOUN
                     amount=Decimal(rng.randrange(200, 3000)),
                     occurred_on=day,
                     description=rng.choice(["更换楼道灯具", "绿化补植", "公共区域保洁", "门禁维修"]),
-                    council_decision="居民议事会决定" if rng.random() < 0.5 else "",
+                    decision=decision,
+                    decision_reference="" if decision or rng.random() < 0.6 else "居民议事会决定",
                     recorded_by_id=workers[compound.grid_id],
                     recorded_at=_aware(day),
                 )
@@ -309,6 +333,20 @@ def assets_populate(*, now: datetime, rng: random.Random, share: float = COMPOUN
     entries = [entry for entry in entries if entry.occurred_on <= today]
     LedgerEntry.objects.bulk_create(entries, batch_size=2_000)
     return {"public_assets": len(assets), "asset_contracts": len(contracts), "asset_ledger_entries": len(entries)}
+
+
+def _passed_decisions_by_compound(compound_ids: list[int], today: date) -> dict[int, list[Decision]]:
+    """Passed council decisions per compound (the party step runs before this one)."""
+    by_compound: dict[int, list[Decision]] = {}
+    rows = (
+        Decision.objects.filter(agenda_item__meeting__compound_id__in=compound_ids)
+        .select_related("agenda_item__meeting")
+        .order_by("decided_at", "id")
+    )
+    for decision in rows:
+        if decision.passed and timezone.localdate(decision.decided_at) <= today:
+            by_compound.setdefault(decision.agenda_item.meeting.compound_id, []).append(decision)
+    return by_compound
 
 
 def credits_demo_delete_all() -> dict[str, Any]:

@@ -59,9 +59,10 @@ def demo_reset(*, actor: Any = None) -> dict[str, int]:
     """
     # Party, council, tasks, credits, public assets and patrols point at cases, users, grids and
     # households: they go first.
-    deleted = party_delete_all()
+    # Credits/assets first: their ledger points at council decisions (PROTECT).
+    deleted = credits_demo_delete_all()
+    deleted.update(party_delete_all())
     deleted.update(tasks_delete_all())
-    deleted.update(credits_demo_delete_all())
     deleted.update(patrols_delete_all())
     deleted.update(dashboard_delete_all())
     deleted.update(cases_delete_all())

@@ -18,3 +18,4 @@ class NoticeKind(models.TextChoices):
     EXTENSION = "extension", _("延期申请")
     CASE_UPDATE = "case_update", _("办理进展")
     LOGIN_CODE = "login_code", _("登录验证码")
+    CONTRACT_ALERT = "contract_alert", _("合同提醒")

@@ -99,7 +99,7 @@ def test_disclosure_totals_equal_the_ledger(personas, tree, room):
     _book(personas, tree, "parking", "500", date(2026, 3, 31))
     _book(personas, tree, "rent", "1200", date(2026, 4, 1), asset=room)
     _book(personas, tree, "advertising", "800.50", date(2026, 5, 20))
-    _book(personas, tree, "repair", "300.25", date(2026, 6, 10), council_decision="2026年第3次居民议事会")
+    _book(personas, tree, "repair", "300.25", date(2026, 6, 10), decision_reference="2026年第3次居民议事会")
     wrong = _book(personas, tree, "rent", "99", date(2026, 6, 11))
     ledger_reverse(actor=personas["community_staff"], entry=wrong, reason="重复记账", now=NOW)
     # When the Q2 disclosure is read

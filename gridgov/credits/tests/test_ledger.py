@@ -106,10 +106,12 @@ def test_correction_is_a_reversal_entry_and_balance_matches_the_sum(personas, ho
     # Given two approved awards
     first = _approved_award(personas, household, 3)
     _approved_award(personas, household, 2)
-    # When the first is corrected
+    # When the first is corrected and a second person approves the reversal
     reversal = credit_reverse(actor=personas["community_staff"], entry=first, note="重复记录", now=NOW)
+    credit_approve(actor=personas["grid_worker"], entry=reversal, now=NOW)
     # Then a new entry negates it, the original is unchanged, and the balance is the sum of what counts
     first.refresh_from_db()
+    reversal.refresh_from_db()
     assert reversal.kind == EntryKind.REVERSAL and reversal.points == -3 and reversal.reverses_id == first.pk
     assert first.points == 3 and first.status == EntryStatus.REVERSED
     assert balance_of(household) == 2
@@ -222,3 +224,57 @@ def test_closed_case_in_mapped_category_is_listed_for_a_proposal(personas, tree,
 def test_out_of_scope_staff_cannot_record(personas, household):
     with pytest.raises(CreditForbidden):
         _award(personas["outsider"], household, 3)
+
+
+def test_reversal_by_one_person_changes_nothing_until_a_second_person_approves(personas, household):
+    # Given an approved 5-point award
+    award = _approved_award(personas, household, 5)
+    staff, worker = personas["community_staff"], personas["grid_worker"]
+    # When community staff reverse it
+    reversal = credit_reverse(actor=staff, entry=award, note="志愿活动未实际参加", now=NOW)
+    # Then the reversal is pending, the award still counts and the balance is unchanged
+    award.refresh_from_db()
+    assert reversal.status == EntryStatus.PENDING and reversal.points == -5
+    assert award.status == EntryStatus.APPROVED and balance_of(household) == 5
+    # And a second reversal of the same entry is refused while the first waits
+    with pytest.raises(CreditConflict, match="待审核"):
+        credit_reverse(actor=worker, entry=award, note="再冲一次", now=NOW)
+    # When the same person tries to approve their own reversal, it is refused and nothing changes
+    with pytest.raises(CreditForbidden, match="另一名工作人员"):
+        credit_approve(actor=staff, entry=reversal, now=NOW)
+    assert balance_of(household) == 5
+    # When a different person approves it, the award is reversed and the balance drops
+    credit_approve(actor=worker, entry=reversal, now=NOW)
+    award.refresh_from_db()
+    assert award.status == EntryStatus.REVERSED and balance_of(household) == 0
+
+
+def test_rejected_reversal_leaves_the_entry_in_force_and_room_for_another(personas, household):
+    # Given an approved award and a reversal of it rejected by a second person
+    award = _approved_award(personas, household, 4)
+    staff, worker = personas["community_staff"], personas["grid_worker"]
+    first = credit_reverse(actor=staff, entry=award, note="录错了", now=NOW)
+    credit_approve(actor=worker, entry=first, approve=False, now=NOW)
+    award.refresh_from_db()
+    # Then the award still counts
+    assert award.status == EntryStatus.APPROVED and balance_of(household) == 4
+    # When it is reversed again (with a better reason) and approved by another person, it is cancelled
+    second = credit_reverse(actor=staff, entry=award, note="同一活动重复记分", now=NOW)
+    credit_approve(actor=worker, entry=second, now=NOW)
+    assert balance_of(household) == 0
+    assert list(award.reversals.values_list("status", flat=True).order_by("id")) == [
+        EntryStatus.REJECTED,
+        EntryStatus.APPROVED,
+    ]
+
+
+def test_reversal_of_a_deduction_raises_the_balance_once_approved(personas, household):
+    # Given an approved deduction (four eyes)
+    deduction = _award(personas["grid_worker"], household, -3, code="DOG-01")
+    credit_approve(actor=personas["community_staff"], entry=deduction, now=NOW)
+    # When the recorder reverses it, it still waits for approval like any entry
+    reversal = credit_reverse(actor=personas["grid_worker"], entry=deduction, note="认错了人家", now=NOW)
+    assert reversal.points == 3 and balance_of(household) == -3
+    # A reversal that raises the balance is like an award: its recorder may approve it
+    credit_approve(actor=personas["grid_worker"], entry=reversal, now=NOW)
+    assert balance_of(household) == 0

@@ -220,7 +220,8 @@ def test_balances_of_a_grid_equal_the_sum_of_counting_entries(api, personas, tre
         entry=credit_record(actor=worker, household=household, rule_code="COU-01", points=3, occurred_on=today),
     )
     credit_record(actor=worker, household=household, rule_code="NEI-01", points=2, occurred_on=today)  # pending
-    credit_reverse(actor=staff, entry=wrong, note="录错了")
+    reversal = credit_reverse(actor=staff, entry=wrong, note="录错了")
+    credit_approve(actor=worker, entry=reversal)  # the second person
     rows = api.get(worker, "/households", grid_id=tree.grids[0].pk).json()
     assert [(row["household_id"], row["balance"]) for row in rows] == [(household.pk, kept.points)]
     assert api.get(personas["outsider"], "/households", grid_id=tree.grids[0].pk).status_code == 404
@@ -249,3 +250,35 @@ def test_staff_link_a_portal_account_by_phone_and_the_resident_sees_the_househol
     client.post(f"/credits/households/{household.pk}/", {"link_phone": "13712340000"})
     client.force_login(resident)
     assert household.address in client.get("/credits/mine/").content.decode()
+
+
+def test_reversal_on_the_page_waits_for_a_second_person_through_the_api(api, client, personas, household):
+    from gridgov.credits.services import credit_approve, credit_record
+
+    worker, staff = personas["grid_worker"], personas["community_staff"]
+    award = credit_approve(
+        actor=worker,
+        entry=credit_record(
+            actor=worker, household=household, rule_code="NEI-01", points=4, occurred_on=timezone.localdate()
+        ),
+    )
+    # When the community staff reverse the award on the household page
+    client.force_login(staff)
+    client.post(f"/credits/entries/{award.pk}/reverse/", {"note": "重复记录"})
+    reversal = CreditEntry.objects.get(reverses=award)
+    # Then the reversal is pending, listed for review, and the balance is unchanged
+    assert reversal.status == EntryStatus.PENDING
+    assert api.get(staff, f"/households/{household.pk}").json()["balance"] == 4
+    assert f'id="entry-{reversal.pk}"' in client.get("/credits/").content.decode()
+    # When the same person approves it on the page, a Chinese refusal is shown and nothing changes
+    refused = client.post(f"/credits/entries/{reversal.pk}/approve/", follow=True)
+    assert "另一名工作人员" in refused.content.decode()
+    own_api = api.post(staff, f"/entries/{reversal.pk}/approve")
+    assert own_api.status_code == 403 and "另一名工作人员" in own_api.json()["detail"]
+    # Out-of-scope staff cannot approve it either
+    assert api.post(personas["outsider"], f"/entries/{reversal.pk}/approve").status_code == 404
+    assert api.get(staff, f"/households/{household.pk}").json()["balance"] == 4
+    # When the grid worker approves it through the API, the balance drops
+    approved = api.post(worker, f"/entries/{reversal.pk}/approve")
+    assert approved.status_code == 200 and approved.json()["status"] == EntryStatus.APPROVED
+    assert api.get(staff, f"/households/{household.pk}").json()["balance"] == 0
