@@ -18,10 +18,9 @@ from gridgov.cases.schemas import ErrorOut, ValidationErrorOut
 from gridgov.dashboard.alerts import alerts_for_area
 from gridgov.dashboard.selectors import (
     dashboard_area_for_user,
-    dashboard_children,
     dashboard_geojson,
     dashboard_heat,
-    dashboard_summary,
+    dashboard_summary_and_children,
     heat_dict,
     summary_dict,
 )
@@ -141,17 +140,16 @@ def summary(request: HttpRequest, query: Query[SummaryQuery]) -> Any:
     user = request.auth  # type: ignore[attr-defined]
     area = dashboard_area_for_user(user, query.area)
     date_from, date_to = _period(query)
-    period: dict[str, Any] = {"date_from": date_from, "date_to": date_to, "category": query.category}
+    values, children = dashboard_summary_and_children(
+        user, area, date_from=date_from, date_to=date_to, category=query.category
+    )
     return {
         "area": _ref(area),
         "date_from": date_from,
         "date_to": date_to,
         "category": query.category,
-        "values": summary_dict(dashboard_summary(user, area, **period)),
-        "children": [
-            {"area": _ref(child), "values": summary_dict(values)}
-            for child, values in dashboard_children(user, area, **period)
-        ],
+        "values": summary_dict(values),
+        "children": [{"area": _ref(child), "values": summary_dict(child_values)} for child, child_values in children],
     }
 
 

@@ -44,6 +44,7 @@ from gridgov.dashboard.models import METRICS, Rollup, RollupTotal
 
 TIERS: tuple[str, ...] = tuple(str(tier) for tier in TIER_ORDER)
 OVERDUE_LIST_LIMIT = 50
+LEAF_LEVELS = (AreaLevel.GRID, AreaLevel.MICROGRID)
 CASE_POINTS_LIMIT = 1000
 
 
@@ -160,18 +161,26 @@ def _live_cases(user: Any, area: Area, category: str | None) -> QuerySet[Case]:
     return cases.order_by()
 
 
-def _overdue_cases(user: Any, area: Area, category: str | None, now: datetime) -> QuerySet[Case]:
-    """Open, running cases past their step's limit (red light or due before `now`), as `case_indicators` counts.
+def _open_overdue(area: Area, category: str | None, now: datetime) -> QuerySet[Case]:
+    """Open, running cases past their step's limit (red light or due before `now`) in `area`, as
+    `case_indicators` counts them — for counts only.
 
-    Above the grid, the open cases are picked by primary key from the (status, …) index first, so
-    the query touches the county's few open cases, not every case of the area (SQLite would
-    otherwise walk the area's cases grid by grid). A grid's own cases are fewer than the county's
-    open ones, so there the (grid, submitted_at) index is the shorter way.
+    The caller checked `area` against the user's scope (`dashboard_area_for_user`), so every case
+    under it is one the user may see, and a count shows nobody's data: the rows are filtered by the
+    area alone, like the rollups. Going through `cases_visible_to` would add its OR-ed scope join,
+    which makes PostgreSQL misjudge the join at 10M cases (a nested loop of every open case with
+    every grid: 11 s instead of well under one). Lists of cases still go through `cases_visible_to`
+    (`dashboard_overdue_cases`). Indexes: (status, due_at) above the grid, (grid, status, due_at) at one.
     """
-    cases = _live_cases(user, area, category)
-    if area.level not in (AreaLevel.GRID, AreaLevel.MICROGRID):
-        cases = cases.filter(pk__in=Case.objects.order_by().filter(status__in=TIMED_STATUSES).values("pk"))
-    return cases.filter(_overdue_q(now))
+    cases = Case.objects.filter(grid__path__startswith=area.path).filter(_overdue_q(now))
+    if category:
+        cases = cases.filter(category__code__startswith=category)
+    return cases.order_by()
+
+
+def dashboard_overdue_count(area: Area, *, category: str | None = None, now: datetime | None = None) -> int:
+    """How many of the area's open cases are overdue now (超时未办; the same for any period)."""
+    return _open_overdue(area, category, now or timezone.now()).count()
 
 
 def dashboard_summary(
@@ -182,12 +191,16 @@ def dashboard_summary(
     date_to: date,
     category: str | None = None,
     now: datetime | None = None,
+    overdue: int | None = None,
 ) -> Summary:
-    """The area's indicators over the period (area already checked by `dashboard_area_for_user`)."""
+    """The area's indicators over the period (area already checked by `dashboard_area_for_user`).
+
+    `overdue` is the current 超时未办 count when the caller has it already (it does not depend on
+    the period: pages showing several periods count it once)."""
     check_period(date_from, date_to)
-    now = now or timezone.now()
     totals = _rows(Q(area=area), date_from, date_to, category).aggregate(**_SUMS)
-    overdue = _overdue_cases(user, area, category, now).count()
+    if overdue is None:
+        overdue = dashboard_overdue_count(area, category=category, now=now)
     return _summary(totals, overdue)
 
 
@@ -215,12 +228,32 @@ def dashboard_children(
     length = len(children[0].path)
     overdue = {
         row["prefix"]: row["n"]
-        for row in _overdue_cases(user, area, category, now)
+        for row in _open_overdue(area, category, now)
         .annotate(prefix=Substr("grid__path", 1, length))
         .values("prefix")
         .annotate(n=Count("id"))
     }
     return [(child, _summary(grouped.get(child.pk, {}), overdue.get(child.path, 0))) for child in children]
+
+
+def dashboard_summary_and_children(
+    user: Any,
+    area: Area,
+    *,
+    date_from: date,
+    date_to: date,
+    category: str | None = None,
+    now: datetime | None = None,
+) -> tuple[Summary, list[tuple[Area, Summary]]]:
+    """The area's indicators and each child's, with the live overdue cases counted once: above the
+    grid every case lies in one child, so the area's count is the sum of the children's."""
+    now = now or timezone.now()
+    period: dict[str, Any] = {"date_from": date_from, "date_to": date_to, "category": category, "now": now}
+    children = dashboard_children(user, area, **period)
+    overdue = None
+    if children and area.level not in LEAF_LEVELS:
+        overdue = sum(summary.overdue_open for _child, summary in children)
+    return dashboard_summary(user, area, overdue=overdue, **period), children
 
 
 def dashboard_departments(
@@ -236,7 +269,7 @@ def dashboard_departments(
         .annotate(**_SUMS)
     }
     overdue = dict(
-        _overdue_cases(user, area, category, now)
+        _open_overdue(area, category, now)
         .filter(department__isnull=False)
         .values("department_id")
         .annotate(n=Count("id"))
@@ -297,8 +330,11 @@ def dashboard_overdue_cases(
 ) -> list[Case]:
     """Open cases past their step's limit, most overdue first (live, through `cases_visible_to`)."""
     now = now or timezone.now()
-    cases = _overdue_cases(user, area, category, now)
-    return list(cases.select_related("category", "grid", "department").order_by("due_at", "id")[:limit])
+    # The most overdue `limit` by the area alone (a short index read), then only those through the
+    # scope selector: the list shows cases, so it must.
+    most_overdue = _open_overdue(area, category, now).order_by("due_at", "id").values_list("pk", flat=True)[:limit]
+    cases = cases_visible_to(user).filter(pk__in=list(most_overdue))
+    return list(cases.select_related("category", "grid", "department").order_by("due_at", "id"))
 
 
 def dashboard_case_points(
@@ -377,8 +413,6 @@ def dashboard_points_geojson(
 
 
 # ------------------------------------------------------------------ heat layer
-
-LEAF_LEVELS = (AreaLevel.GRID, AreaLevel.MICROGRID)
 
 
 @dataclass(frozen=True)

@@ -30,7 +30,6 @@ from gridgov.dashboard.selectors import (
     dashboard_area_for_user,
     dashboard_breadcrumbs,
     dashboard_category_mix,
-    dashboard_children,
     dashboard_departments,
     dashboard_geojson,
     dashboard_heat,
@@ -38,6 +37,7 @@ from gridgov.dashboard.selectors import (
     dashboard_points_geojson,
     dashboard_roots_for_user,
     dashboard_summary,
+    dashboard_summary_and_children,
     dashboard_trend,
     heat_dict,
 )
@@ -61,12 +61,23 @@ def _panels(request: HttpRequest, filters: Filters) -> dict[str, Any]:
         "date_to": filters.date_to,
         "category": filters.category or None,
     }
-    summary = dashboard_summary(user, area, now=now, **period)
+    summary, children = dashboard_summary_and_children(user, area, now=now, **period)
+    # 超时未办 is the same for every period: the tiles reuse the count.
     tiles = [
-        (label, dashboard_summary(user, area, date_from=start, date_to=end, category=filters.category or None, now=now))
+        (
+            label,
+            dashboard_summary(
+                user,
+                area,
+                date_from=start,
+                date_to=end,
+                category=filters.category or None,
+                now=now,
+                overdue=summary.overdue_open,
+            ),
+        )
         for label, start, end in tile_periods(timezone.localdate(now))
     ]
-    children = dashboard_children(user, area, now=now, **period)
     departments = dashboard_departments(user, area, now=now, **period)
     trend = dashboard_trend(area, **period)
     mix = dashboard_category_mix(area, **period)
