@@ -25,12 +25,10 @@ from gridgov.assets.selectors import (
     ledger_of,
 )
 from gridgov.assets.services import ledger_record
-from gridgov.cases.schemas import ErrorOut, ValidationErrorOut
+from gridgov.cases.schemas import WRITE_ERRORS, ErrorOut
 from gridgov.council.models import Decision
 
 router = Router(tags=["public-assets"])
-
-_WRITE_ERRORS: dict[int, Any] = {400: ErrorOut, 403: ErrorOut, 404: ErrorOut, 409: ErrorOut, 422: ValidationErrorOut}
 
 
 class AssetOut(Schema):
@@ -178,7 +176,7 @@ def compound_ledger(request: HttpRequest, compound_id: int) -> Any:
 
 
 @router.post(
-    "/compounds/{compound_id}/ledger", response={201: LedgerEntryOut, **_WRITE_ERRORS}, summary="记一笔收入或支出"
+    "/compounds/{compound_id}/ledger", response={201: LedgerEntryOut, **WRITE_ERRORS}, summary="记一笔收入或支出"
 )
 def compound_ledger_record(request: HttpRequest, compound_id: int, data: LedgerIn) -> Any:
     user = request.auth  # type: ignore[attr-defined]

@@ -31,6 +31,10 @@ class ValidationErrorOut(Schema):
     errors: list[FieldErrorOut] = Field(default_factory=list, description="逐字段的错误（不回显提交的值）")
 
 
+# The error responses of a write endpoint, for `response={201: …, **WRITE_ERRORS}`.
+WRITE_ERRORS: dict[int, Any] = {400: ErrorOut, 403: ErrorOut, 404: ErrorOut, 409: ErrorOut, 422: ValidationErrorOut}
+
+
 # --- Submitting ------------------------------------------------------------------
 
 

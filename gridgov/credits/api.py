@@ -23,7 +23,7 @@ from ninja import Router, Schema, Status
 from gridgov.accounts.choices import Capability
 from gridgov.accounts.scope import scope_for
 from gridgov.areas.models import Area, Compound
-from gridgov.cases.schemas import ErrorOut, ValidationErrorOut
+from gridgov.cases.schemas import WRITE_ERRORS, ErrorOut
 from gridgov.credits.choices import POSTED_STATUSES
 from gridgov.credits.models import CreditEntry, CreditRule, RedemptionItem
 from gridgov.credits.selectors import (
@@ -48,8 +48,6 @@ from gridgov.credits.services import (
 from gridgov.registry.models import Resident
 
 router = Router(tags=["credits"])
-
-_WRITE_ERRORS: dict[int, Any] = {400: ErrorOut, 403: ErrorOut, 404: ErrorOut, 409: ErrorOut, 422: ValidationErrorOut}
 
 
 class RuleOut(Schema):
@@ -190,7 +188,7 @@ def household_ledger(request: HttpRequest, household_id: int) -> Any:
 
 
 @router.post(
-    "/households/{household_id}/entries", response={201: EntryOut, **_WRITE_ERRORS}, summary="记录加减分（待审核）"
+    "/households/{household_id}/entries", response={201: EntryOut, **WRITE_ERRORS}, summary="记录加减分（待审核）"
 )
 def entry_record(request: HttpRequest, household_id: int, data: RecordIn) -> Any:
     user = request.auth  # type: ignore[attr-defined]
@@ -211,14 +209,14 @@ def entry_record(request: HttpRequest, household_id: int, data: RecordIn) -> Any
 
 
 @router.post(
-    "/entries/{entry_id}/approve", response={200: EntryOut, **_WRITE_ERRORS}, summary="审核通过（扣分须另一人审核）"
+    "/entries/{entry_id}/approve", response={200: EntryOut, **WRITE_ERRORS}, summary="审核通过（扣分须另一人审核）"
 )
 def entry_approve(request: HttpRequest, entry_id: int) -> Any:
     user = request.auth  # type: ignore[attr-defined]
     return entry_out(credit_approve(actor=user, entry=_staff_entry(user, entry_id)))
 
 
-@router.post("/entries/{entry_id}/reject", response={200: EntryOut, **_WRITE_ERRORS}, summary="审核不通过")
+@router.post("/entries/{entry_id}/reject", response={200: EntryOut, **WRITE_ERRORS}, summary="审核不通过")
 def entry_reject(request: HttpRequest, entry_id: int) -> Any:
     user = request.auth  # type: ignore[attr-defined]
     return entry_out(credit_approve(actor=user, entry=_staff_entry(user, entry_id), approve=False))
@@ -226,7 +224,7 @@ def entry_reject(request: HttpRequest, entry_id: int) -> Any:
 
 @router.post(
     "/entries/{entry_id}/reverse",
-    response={200: EntryOut, **_WRITE_ERRORS},
+    response={200: EntryOut, **WRITE_ERRORS},
     summary="冲正（相反分值的新记录，另一人审核后生效）",
 )
 def entry_reverse(request: HttpRequest, entry_id: int, data: NoteIn) -> Any:
@@ -234,7 +232,7 @@ def entry_reverse(request: HttpRequest, entry_id: int, data: NoteIn) -> Any:
     return entry_out(credit_reverse(actor=user, entry=_staff_entry(user, entry_id), note=data.note))
 
 
-@router.post("/entries/{entry_id}/decide", response={200: EntryOut, **_WRITE_ERRORS}, summary="处理申诉：维持或冲正")
+@router.post("/entries/{entry_id}/decide", response={200: EntryOut, **WRITE_ERRORS}, summary="处理申诉：维持或冲正")
 def entry_decide(request: HttpRequest, entry_id: int, data: DecideIn) -> Any:
     user = request.auth  # type: ignore[attr-defined]
     entry = credit_decide_appeal(actor=user, entry=_staff_entry(user, entry_id), reverse=data.reverse, note=data.note)
@@ -255,16 +253,14 @@ def mine(request: HttpRequest) -> Any:
     return _ledger(household)
 
 
-@router.post(
-    "/entries/{entry_id}/appeal", response={200: EntryOut, **_WRITE_ERRORS}, summary="居民：对本户记录提出申诉"
-)
+@router.post("/entries/{entry_id}/appeal", response={200: EntryOut, **WRITE_ERRORS}, summary="居民：对本户记录提出申诉")
 def entry_appeal(request: HttpRequest, entry_id: int, data: ReasonIn) -> Any:
     user = request.auth  # type: ignore[attr-defined]
     return entry_out(credit_appeal(actor=user, entry=entry_get_for_user(user, entry_id), reason=data.reason))
 
 
 @router.post(
-    "/households/{household_id}/redeem", response={201: EntryOut, **_WRITE_ERRORS}, summary="兑换物品（扣减积分与库存）"
+    "/households/{household_id}/redeem", response={201: EntryOut, **WRITE_ERRORS}, summary="兑换物品（扣减积分与库存）"
 )
 def redeem(request: HttpRequest, household_id: int, data: RedeemIn) -> Any:
     user = request.auth  # type: ignore[attr-defined]
@@ -300,7 +296,7 @@ class ClosureOut(Schema):
 
 
 @router.post(
-    "/years/{year}/close", response={200: ClosureOut, **_WRITE_ERRORS}, summary="年度结算（区县）：此后不能再记入该年度"
+    "/years/{year}/close", response={200: ClosureOut, **WRITE_ERRORS}, summary="年度结算（区县）：此后不能再记入该年度"
 )
 def year_close(request: HttpRequest, year: int, county_id: int) -> Any:
     user = request.auth  # type: ignore[attr-defined]

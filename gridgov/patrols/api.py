@@ -20,7 +20,7 @@ from ninja.pagination import PageNumberPagination, paginate
 from gridgov.areas.choices import AreaLevel
 from gridgov.areas.models import Area
 from gridgov.cases.models import Category
-from gridgov.cases.schemas import ErrorOut, ValidationErrorOut
+from gridgov.cases.schemas import WRITE_ERRORS, ErrorOut
 from gridgov.patrols.choices import PatrolStatus
 from gridgov.patrols.models import Patrol, PatrolFinding
 from gridgov.patrols.schemas import (
@@ -55,7 +55,6 @@ from gridgov.patrols.services import (
 
 router = Router(tags=["patrols"])
 
-_WRITE_ERRORS: dict[int, Any] = {400: ErrorOut, 403: ErrorOut, 404: ErrorOut, 409: ErrorOut, 422: ValidationErrorOut}
 _SCOPE_NOTE = "看不到的巡查与不存在的巡查一样答404；看得到但不是本人的巡查答403；巡查已结束等状态冲突答409。"
 
 
@@ -168,7 +167,7 @@ def check_item_list(request: HttpRequest) -> Any:
 
 @router.post(
     "",
-    response={201: PatrolOut, **_WRITE_ERRORS},
+    response={201: PatrolOut, **WRITE_ERRORS},
     summary="开始巡查",
     description="网格员在本人负责的网格开始一次巡查；同一时间只能有一次进行中的巡查（否则答409）。",
 )
@@ -187,7 +186,7 @@ def patrol_detail_api(request: HttpRequest, patrol_id: int) -> Any:
 
 
 @router.post(
-    "/{patrol_id}/checks", response={200: PatrolOut, **_WRITE_ERRORS}, summary="记录检查项", description=_SCOPE_NOTE
+    "/{patrol_id}/checks", response={200: PatrolOut, **WRITE_ERRORS}, summary="记录检查项", description=_SCOPE_NOTE
 )
 def patrol_check_api(request: HttpRequest, patrol_id: int, payload: CheckIn) -> Any:
     user = request.auth  # type: ignore[attr-defined]
@@ -202,7 +201,7 @@ def patrol_check_api(request: HttpRequest, patrol_id: int, payload: CheckIn) -> 
 
 @router.post(
     "/{patrol_id}/findings",
-    response={201: FindingOut, **_WRITE_ERRORS},
+    response={201: FindingOut, **WRITE_ERRORS},
     summary="记录发现的问题",
     description=_SCOPE_NOTE + "位置须在本次巡查的网格内。记录后请现场处置（settle）或转为事项（case）。",
 )
@@ -233,7 +232,7 @@ def patrol_finding_api(request: HttpRequest, patrol_id: int, payload: FindingIn)
 
 @router.post(
     "/{patrol_id}/findings/{finding_id}/settle",
-    response={200: FindingOut, **_WRITE_ERRORS},
+    response={200: FindingOut, **WRITE_ERRORS},
     summary="发现的问题现场已处置",
     description=_SCOPE_NOTE,
 )
@@ -246,7 +245,7 @@ def patrol_finding_settle_api(request: HttpRequest, patrol_id: int, finding_id: 
 
 @router.post(
     "/{patrol_id}/findings/{finding_id}/case",
-    response={200: FindingCaseOut, 201: FindingCaseOut, **_WRITE_ERRORS},
+    response={200: FindingCaseOut, 201: FindingCaseOut, **WRITE_ERRORS},
     summary="发现的问题转为事项",
     description=_SCOPE_NOTE
     + "以“巡查发现”来源登记事项（位置、类别、描述、照片随之带入）；重复调用返回同一事项（200）。",
@@ -263,7 +262,7 @@ def patrol_finding_case_api(request: HttpRequest, patrol_id: int, finding_id: in
 
 @router.post(
     "/{patrol_id}/finish",
-    response={200: PatrolOut, **_WRITE_ERRORS},
+    response={200: PatrolOut, **WRITE_ERRORS},
     summary="结束巡查",
     description=_SCOPE_NOTE + "所有发现须先现场处置或转为事项。",
 )

@@ -17,7 +17,7 @@ from ninja import Field, Header, Router, Schema, Status
 
 from gridgov.areas.models import Area
 from gridgov.cases.models import Category
-from gridgov.cases.schemas import ErrorOut, ValidationErrorOut
+from gridgov.cases.schemas import WRITE_ERRORS, ErrorOut
 from gridgov.tasks.choices import TaskKind
 from gridgov.tasks.models import Assignment, EmergencyEvent, Target, Task
 from gridgov.tasks.selectors import (
@@ -46,8 +46,6 @@ from gridgov.tasks.services import (
 )
 
 router = Router(tags=["tasks"])
-
-_WRITE_ERRORS: dict[int, Any] = {400: ErrorOut, 403: ErrorOut, 404: ErrorOut, 409: ErrorOut, 422: ValidationErrorOut}
 
 
 class ChecklistFieldIn(Schema):
@@ -208,7 +206,7 @@ def task_list(request: HttpRequest) -> Any:
 
 @router.post(
     "",
-    response={200: TaskDetailOut, 201: TaskDetailOut, **_WRITE_ERRORS},
+    response={200: TaskDetailOut, 201: TaskDetailOut, **WRITE_ERRORS},
     summary="创建并下发任务",
     description=(
         "县、镇街、社区工作人员在本辖区内下发任务：按目标区域内每个网格生成一条网格任务，住户级任务按在册住户逐户生成。"
@@ -272,7 +270,7 @@ def assignment_targets(request: HttpRequest, assignment_id: int) -> Any:
 
 @router.post(
     "/targets/{target_id}/result",
-    response={200: TargetOut, **_WRITE_ERRORS},
+    response={200: TargetOut, **WRITE_ERRORS},
     summary="登记排查结果",
     description="完成 / 不在家 / 拒绝，填报内容按任务下发时的检查表版本校验；可同时上报一件事项，重试不会重复上报。",
 )
@@ -317,7 +315,7 @@ def emergencies_active(request: HttpRequest) -> Any:
 
 @router.post(
     "/emergencies",
-    response={200: EmergencyOut, 201: EmergencyOut, **_WRITE_ERRORS},
+    response={200: EmergencyOut, 201: EmergencyOut, **WRITE_ERRORS},
     summary="启动应急状态",
     description=(
         "县级指挥中心或镇街在本辖区启动：区域内网格员置顶提醒，按脆弱程度生成逐户排查名单；"
@@ -351,7 +349,7 @@ def emergency_declare_api(
 
 @router.post(
     "/emergencies/{event_id}/end",
-    response={200: EmergencyOut, **_WRITE_ERRORS},
+    response={200: EmergencyOut, **WRITE_ERRORS},
     summary="结束应急状态",
     description="恢复常态时限，结束入户排查并生成总结报告（覆盖率、排查人数、期间事项、时长）。重复结束无副作用。",
 )
